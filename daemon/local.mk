@@ -1,0 +1,19 @@
+# Programs: the `edgeguard` CLI and the daemons, plus their shared code.
+
+# Certificate minting (pki.c) is shared by the CLI and the unit tests.
+noinst_LTLIBRARIES += daemon/libegtool.la
+daemon_libegtool_la_SOURCES = daemon/pki.c daemon/pki.h
+daemon_libegtool_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
+daemon_libegtool_la_LIBADD = $(GNUTLS_LIBS)
+
+bin_PROGRAMS += daemon/edgeguard
+daemon_edgeguard_SOURCES = \
+	daemon/cli.c daemon/cli.h \
+	daemon/cli_check.c \
+	daemon/cli_pki.c \
+	daemon/cli_audit.c
+daemon_edgeguard_CFLAGS = $(AM_CFLAGS) $(EG_LIB_CFLAGS) $(JANSSON_CFLAGS)
+daemon_edgeguard_LDADD = lib/libedgeguard.la daemon/libegtool.la \
+	$(GNUTLS_LIBS) $(JANSSON_LIBS)
+
+include daemon/verifier.mk

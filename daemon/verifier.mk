@@ -1,0 +1,1 @@
+# edgeguard-verifier (issue 3): filled in by its module.

@@ -1,0 +1,1 @@
+EXTRA_DIST += packaging/dependencies.txt packaging/install-deps.sh

@@ -1,0 +1,1 @@
+# nginx and Apache httpd modules (issue 5): filled in by their module.
