@@ -467,6 +467,30 @@ out:
 	return rc;
 }
 
+/* As reimport(): a just-signed CRL lacks the raw issuer name that
+ * gnutls_x509_crl_verify() matches, so it never finds its signer. */
+static int reimport_crl(gnutls_x509_crl_t crl, gnutls_x509_crl_t *out)
+{
+	gnutls_x509_crl_t fresh = NULL;
+	gnutls_datum_t der = {NULL, 0};
+	int ret;
+
+	ret = gnutls_x509_crl_export2(crl, GNUTLS_X509_FMT_DER, &der);
+	if (ret < 0)
+		return ret;
+	ret = gnutls_x509_crl_init(&fresh);
+	if (ret >= 0)
+		ret = gnutls_x509_crl_import(fresh, &der, GNUTLS_X509_FMT_DER);
+	gnutls_free(der.data);
+	if (ret < 0) {
+		if (fresh != NULL)
+			gnutls_x509_crl_deinit(fresh);
+		return ret;
+	}
+	*out = fresh;
+	return 0;
+}
+
 int eg_pki_crl_issue(gnutls_x509_crt_t ca, gnutls_x509_privkey_t ca_key,
 		     const gnutls_x509_crt_t *revoked, size_t n,
 		     time_t this_update, time_t next_update,
@@ -527,8 +551,10 @@ int eg_pki_crl_issue(gnutls_x509_crt_t ca, gnutls_x509_privkey_t ca_key,
 						   GNUTLS_DIG_SHA256, 0);
 	if (ret < 0)
 		goto fail;
-	*out = crl;
-	crl = NULL;
+	step = "re-import";
+	ret = reimport_crl(crl, out);
+	if (ret < 0)
+		goto fail;
 	rc = 0;
 	goto out;
 fail:
