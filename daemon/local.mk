@@ -10,6 +10,7 @@ bin_PROGRAMS += daemon/edgeguard
 daemon_edgeguard_SOURCES = \
 	daemon/cli.c daemon/cli.h \
 	daemon/cli_check.c \
+	daemon/cli_util.c daemon/cli_util.h \
 	daemon/cli_pki.c \
 	daemon/cli_audit.c
 daemon_edgeguard_CFLAGS = $(AM_CFLAGS) $(EG_LIB_CFLAGS) $(JANSSON_CFLAGS)

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <edgeguard/alloc.h> /* eg_free() */
+
 void *eg_malloc(size_t n);
 void *eg_calloc(size_t nmemb, size_t size);
 void *eg_realloc(void *p, size_t n);

@@ -7,6 +7,7 @@
 
 #include <edgeguard/error.h>
 
+#include "alloc.h"
 #include "cfg.h"
 
 const char *eg_cfg_path(const config_setting_t *s, char *buf, size_t len)
@@ -73,8 +74,7 @@ static int syntax_error(const config_t *cfg, const char *name, char *err,
 	return EG_E_CONFIG;
 }
 
-int eg_cfg_read_file(config_t *cfg, const char *path, char *err,
-		     size_t errlen)
+int eg_cfg_read_file(config_t *cfg, const char *path, char *err, size_t errlen)
 {
 	if (config_read_file(cfg, path) != CONFIG_TRUE)
 		return syntax_error(cfg, path, err, errlen);
@@ -90,8 +90,8 @@ int eg_cfg_read_string(config_t *cfg, const char *text, const char *name,
 	return 0;
 }
 
-int eg_cfg_only_keys(const config_setting_t *group,
-		     const char *const *allowed, char *err, size_t errlen)
+int eg_cfg_only_keys(const config_setting_t *group, const char *const *allowed,
+		     char *err, size_t errlen)
 {
 	int n = config_setting_length(group);
 
@@ -122,15 +122,14 @@ int eg_cfg_bool(const config_setting_t *group, const char *key, bool dflt,
 	if (s == NULL)
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return eg_cfg_error(err, errlen, s,
-				    "expected true or false");
+		return eg_cfg_error(err, errlen, s, "expected true or false");
 	*out = config_setting_get_bool(s) != 0;
 	return 0;
 }
 
-int eg_cfg_uint(const config_setting_t *group, const char *key,
-		unsigned dflt, unsigned min, unsigned max, unsigned *out,
-		char *err, size_t errlen)
+int eg_cfg_uint(const config_setting_t *group, const char *key, unsigned dflt,
+		unsigned min, unsigned max, unsigned *out, char *err,
+		size_t errlen)
 {
 	const config_setting_t *s = config_setting_get_member(group, key);
 	long long v;
@@ -169,8 +168,7 @@ int eg_cfg_string(const config_setting_t *group, const char *key,
 }
 
 int eg_cfg_string_array(const config_setting_t *group, const char *key,
-			const config_setting_t **out, char *err,
-			size_t errlen)
+			const config_setting_t **out, char *err, size_t errlen)
 {
 	const config_setting_t *s = config_setting_get_member(group, key);
 	int n;
@@ -198,4 +196,32 @@ int eg_cfg_string_array(const config_setting_t *group, const char *key,
 	}
 	*out = s;
 	return 0;
+}
+
+char *eg_cfg_resolve_path(const char *base_dir, const char *name)
+{
+	size_t blen, nlen = strlen(name);
+	char *out;
+
+	if (name[0] == '/' || base_dir == NULL)
+		return eg_strdup(name);
+	blen = strlen(base_dir);
+	out = eg_malloc(blen + 1 + nlen + 1);
+	if (out == NULL)
+		return NULL;
+	memcpy(out, base_dir, blen);
+	out[blen] = '/';
+	memcpy(out + blen + 1, name, nlen + 1);
+	return out;
+}
+
+char *eg_cfg_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return eg_strdup(".");
+	if (slash == path)
+		return eg_strdup("/");
+	return eg_memdup0(path, (size_t)(slash - path));
 }

@@ -9,7 +9,7 @@ EG_LIB_CORE_SOURCES = \
 	lib/cfg.c lib/cfg.h \
 	lib/error.c \
 	lib/reason.c \
-	lib/identity.c \
+	lib/identity.c lib/identity_internal.h \
 	lib/match.c lib/match.h \
 	lib/path.c lib/path.h \
 	lib/trust.c lib/trust.h \

@@ -12,7 +12,7 @@
 #define EG_E_CONFIG (-3)   /* configuration is invalid (message says where) */
 #define EG_E_IO (-4)       /* file could not be read, written or reopened */
 #define EG_E_TLS (-5)      /* GnuTLS reported an unexpected failure */
-#define EG_E_BAD_PATH (-6) /* request path cannot be normalised (answer 400) */
+#define EG_E_BAD_REQUEST (-6) /* request host/path unusable (answer 400) */
 #define EG_E_PARSE (-7)    /* input (PEM, DER, time, ...) does not parse */
 
 /* Returns a static string describing `err`; never NULL. */
