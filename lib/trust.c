@@ -187,8 +187,13 @@ static int load_crl_file(struct eg_trust *t, const config_setting_t *s,
 
 		/* Only CRLs signed by a configured CA are accepted: a forged
 		 * CRL must not be able to unrevoke anything. */
-		gret = gnutls_x509_crl_verify(crls[i], t->cas,
-					      (unsigned)t->ncas, 0, &status);
+		gret = gnutls_x509_crl_verify(
+			crls[i], t->cas, (unsigned)t->ncas,
+			GNUTLS_VERIFY_DISABLE_TIME_CHECKS, &status);
+		/* Staleness is judged per decision (crl_expired), not here. */
+		status &= ~(GNUTLS_CERT_INVALID | GNUTLS_CERT_EXPIRED |
+			    GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED |
+			    GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE);
 		if (gret < 0 || status != 0) {
 			ret = eg_cfg_error(err, errlen, s,
 					   "%s: CRL %u is not signed by a CA "
