@@ -406,7 +406,10 @@ int eg_pki_cert_issue(const struct eg_pki_spec *spec, gnutls_x509_privkey_t key,
 	not_after = spec->not_after != 0 ? spec->not_after
 					 : not_before + 365 * DAY_SECONDS;
 	if (not_after < not_before) {
-		set_err(err, errlen, "notAfter is before notBefore");
+		set_err(err, errlen,
+			"notAfter %lld is before notBefore %lld (which "
+			"defaults to an hour ago)",
+			(long long)not_after, (long long)not_before);
 		return EG_E_INVAL;
 	}
 	signer_key = issuer != NULL ? issuer_key : key;
