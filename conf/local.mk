@@ -1,0 +1,1 @@
+EXTRA_DIST += conf/demo.sh conf/demo-policy.conf conf/policy.conf

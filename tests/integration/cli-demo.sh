@@ -1,0 +1,79 @@
+#!/bin/bash
+# The README demo and the CLI contract: `edgeguard pki init` then
+# `edgeguard check` admits the demo edge certificate and rejects the others
+# with their reason codes; exit codes 0/1/2; config errors name file:line:key.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+[ -x "$EDGEGUARD" ] || hard_error "$EDGEGUARD not built"
+export EDGEGUARD
+
+out=$("$top_srcdir/conf/demo.sh" "$TEST_DIR/demo" 2>&1) || fail "demo failed: $out"
+assert_contains "admitted edge" "decision: admit" "$out"
+for reason in untrusted_issuer expired missing_client_auth_eku; do
+	assert_contains "demo rejection" "reason:   $reason" "$out"
+done
+assert_contains "remedy for missing EKU" \
+	"reissue it with extendedKeyUsage=clientAuth" "$out"
+
+# Keys are private, certificates public.
+for f in ca edge origin; do
+	assert_eq "mode of $f.key" 600 "$(stat -c %a "$TEST_DIR/demo/$f.key")"
+	assert_eq "mode of $f.pem" 644 "$(stat -c %a "$TEST_DIR/demo/$f.pem")"
+done
+
+cfg="$TEST_DIR/demo/edgeguard.conf"
+# --json is machine-readable and carries the identity.
+json=$("$EDGEGUARD" check --config "$cfg" --chain "$TEST_DIR/demo/edge.pem" --json) ||
+	fail "json check of the edge certificate did not admit"
+python3 - "$json" <<'PY' || fail "check --json output: $json"
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["decision"] == "admit" and d["reason"] is None, d
+assert d["rule"] == "edge" and d["matched"] == "dns:edge.example.net", d
+sans = {(s["type"], s["value"]) for s in d["identity"]["san"]}
+assert ("dns", "edge.example.net") in sans, sans
+assert len(d["identity"]["sha256"]) == 64
+PY
+
+# --at moves the verification time: the same certificate, years later.
+rc=0
+out=$("$EDGEGUARD" check --config "$cfg" --chain "$TEST_DIR/demo/edge.pem" \
+	--at 2099-01-01T00:00:00Z) || rc=$?
+assert_eq "exit status for a future --at" 1 "$rc"
+assert_contains "--at expiry" "reason:   expired" "$out"
+
+# No certificate at all.
+rc=0
+out=$("$EDGEGUARD" check --config "$cfg" --no-certificate) || rc=$?
+assert_eq "exit status without a certificate" 1 "$rc"
+assert_contains "no certificate" "reason:   no_certificate" "$out"
+
+# A file that is not a certificate is judged, not crashed on.
+head -c 300 /dev/urandom > "$TEST_DIR/junk.der"
+rc=0
+out=$("$EDGEGUARD" check --config "$cfg" --chain "$TEST_DIR/junk.der") || rc=$?
+assert_eq "exit status for junk" 1 "$rc"
+assert_contains "junk" "reason:   malformed_certificate" "$out"
+
+# Configuration errors: exit 2 (check) / 1 (config-test), file:line: key.
+cat > "$TEST_DIR/bad.conf" <<'CONF'
+policy = {
+  trust = { ca_files = [ "demo/ca.pem" ]; };
+  default = {
+    allow = { dns = [ "*.*.example.net" ]; };
+  };
+};
+CONF
+rc=0
+err=$("$EDGEGUARD" check --config "$TEST_DIR/bad.conf" \
+	--chain "$TEST_DIR/demo/edge.pem" 2>&1) || rc=$?
+assert_eq "exit status for a bad config" 2 "$rc"
+assert_contains "error location" "$TEST_DIR/bad.conf:4: policy.default.allow.dns.[0]" "$err"
+rc=0
+err=$("$EDGEGUARD" config-test "$TEST_DIR/bad.conf" 2>&1) || rc=$?
+assert_eq "config-test exit status" 1 "$rc"
+assert_contains "config-test verdict" "test failed" "$err"
+
+rc=0
+"$EDGEGUARD" check --bogus >/dev/null 2>&1 || rc=$?
+assert_eq "usage error exit status" 2 "$rc"
+echo "PASS: cli-demo"

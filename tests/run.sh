@@ -1,0 +1,71 @@
+#!/bin/bash
+# Builds edgeguard out of tree and runs its test suite; prints the Check
+# summaries (automake keeps them in tests/*/*.log) and one closing line.
+#
+#   tests/run.sh              -Werror build, make check   (the README command)
+#   tests/run.sh sanitizers   the same under ASan+UBSan
+#   tests/run.sh distcheck    make distcheck (tarball builds and tests itself)
+#   tests/run.sh fuzz         libFuzzer targets, a short run each (clang)
+set -euo pipefail
+mode=${1:-werror}
+top=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+case "$mode" in
+werror) flags=(--enable-werror) ;;
+sanitizers) flags=(--enable-werror --enable-sanitizers) ;;
+distcheck) flags=() ;;
+fuzz) flags=(--enable-fuzzing --enable-sanitizers CC=clang) ;;
+*) echo "usage: tests/run.sh [werror|sanitizers|distcheck|fuzz]" >&2; exit 2 ;;
+esac
+
+cd "$top"
+if [ ! -x configure ] || [ configure.ac -nt configure ] ||
+	[ -n "$(find . -name local.mk -newer configure -print -quit)" ] ||
+	[ Makefile.am -nt configure ]; then
+	./autogen.sh >/dev/null
+fi
+build="$top/build/$mode"
+mkdir -p "$build"
+cd "$build"
+"$top/configure" -q "${flags[@]}"
+make -j"$jobs" >/dev/null
+
+if [ "$mode" = sanitizers ]; then
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+	export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/tests/lsan.supp:print_suppressions=0}
+fi
+
+status=0
+case "$mode" in
+distcheck)
+	make -j"$jobs" distcheck >distcheck.log 2>&1 || status=$?
+	tail -n 5 distcheck.log
+	[ "$status" -eq 0 ] && echo "distcheck: 1 passed, 0 failed" ||
+		echo "distcheck: 0 passed, 1 failed"
+	exit "$status"
+	;;
+fuzz)
+	make -j"$jobs" fuzz-smoke || status=$?
+	exit "$status"
+	;;
+esac
+
+make -j"$jobs" check || status=$?
+# Check prints "100%: Checks: N, Failures: N, Errors: N" per suite.
+for log in tests/unit/*.log; do
+	[ -f "$log" ] || continue
+	printf '%-36s %s\n' "$(basename "$log" .log)" "$(grep -E '^[0-9]+%: Checks:' "$log" | tail -n 1)"
+done
+for trs in tests/*/*.trs; do
+	if grep -qE '^:test-result: (FAIL|ERROR|XPASS)' "$trs"; then
+		echo "---- ${trs%.trs}.log"
+		tail -n 60 "${trs%.trs}.log"
+	fi
+done
+pass=$(grep -h '^:test-result: PASS' tests/*/*.trs 2>/dev/null | wc -l)
+fail=$(grep -hE '^:test-result: (FAIL|ERROR|XPASS)' tests/*/*.trs 2>/dev/null | wc -l)
+skip=$(grep -h '^:test-result: SKIP' tests/*/*.trs 2>/dev/null | wc -l)
+echo "$mode: $pass passed, $fail failed, $skip skipped"
+exit "$status"
