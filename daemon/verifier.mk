@@ -1,1 +1,60 @@
-# edgeguard-verifier (issue 3): filled in by its module.
+# edgeguard-verifier (issue 3): the origin daemon, and the shared network
+# core (daemon/core) the forwarder reuses.
+
+# llhttp: a system libllhttp, or the node-llhttp C sources compiled here in
+# their own convenience library with warnings off (generated code).
+if BUNDLED_LLHTTP
+noinst_LTLIBRARIES += daemon/core/libllhttp.la
+daemon_core_libllhttp_la_SOURCES = \
+	daemon/core/llhttp_llhttp.c \
+	daemon/core/llhttp_api.c \
+	daemon/core/llhttp_http.c
+daemon_core_libllhttp_la_CPPFLAGS = -I$(LLHTTP_SRCDIR) $(LLHTTP_CFLAGS)
+daemon_core_libllhttp_la_CFLAGS = -std=gnu11 -w $(EG_SAN_CFLAGS)
+EG_LLHTTP_LIBS = daemon/core/libllhttp.la
+else
+EG_LLHTTP_LIBS = $(LLHTTP_LIBS)
+endif
+EXTRA_DIST += daemon/core/llhttp_llhttp.c daemon/core/llhttp_api.c \
+	daemon/core/llhttp_http.c
+
+# The network core: buffers, addresses, TLS, HTTP/1.1 heads, logging.
+noinst_LTLIBRARIES += daemon/core/libegcore.la
+daemon_core_libegcore_la_SOURCES = \
+	daemon/core/buf.c daemon/core/buf.h \
+	daemon/core/dcfg.c daemon/core/dcfg.h \
+	daemon/core/http1.c daemon/core/http1.h \
+	daemon/core/log.c daemon/core/log.h \
+	daemon/core/net.c daemon/core/net.h \
+	daemon/core/tls.c daemon/core/tls.h
+daemon_core_libegcore_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) \
+	$(LIBCONFIG_CFLAGS) $(LLHTTP_CFLAGS)
+daemon_core_libegcore_la_LIBADD = $(EG_LLHTTP_LIBS) $(GNUTLS_LIBS) \
+	$(LIBCONFIG_LIBS)
+
+sbin_PROGRAMS += daemon/edgeguard-verifier
+daemon_edgeguard_verifier_SOURCES = \
+	daemon/verifier/main.c \
+	daemon/verifier/verifier.h \
+	daemon/verifier/vconfig.c daemon/verifier/vconfig.h \
+	daemon/verifier/worker.c \
+	daemon/verifier/conn.c \
+	daemon/verifier/request.c \
+	daemon/verifier/response.c \
+	daemon/verifier/backend.c \
+	daemon/verifier/decide.c \
+	daemon/verifier/idhdr.c \
+	daemon/verifier/authz.c \
+	daemon/verifier/admin.c \
+	daemon/verifier/metrics.c daemon/verifier/metrics.h
+daemon_edgeguard_verifier_CFLAGS = $(AM_CFLAGS) $(EG_LIB_CFLAGS) \
+	$(LLHTTP_CFLAGS) $(SYSTEMD_CFLAGS)
+daemon_edgeguard_verifier_LDADD = daemon/core/libegcore.la \
+	lib/libedgeguard-internal.la $(LIBEV_LIBS) $(GNUTLS_LIBS) \
+	$(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(PTHREAD_LIBS)
+
+EG_VERIFIER_TESTS = \
+	tests/integration/verifier-basic.sh
+TESTS += $(EG_VERIFIER_TESTS)
+EXTRA_DIST += $(EG_VERIFIER_TESTS) tests/integration/verifier-lib.sh \
+	tests/integration/echo-backend.py conf/verifier.conf

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EG_DAEMON_CORE_BUF_H
+#define EG_DAEMON_CORE_BUF_H
+
+/*
+ * A bounded byte buffer: data lives in [start, end) of a fixed allocation;
+ * the free space is at the tail and is recovered by sliding the data to the
+ * front when the tail is short. Every connection holds a few of these, so
+ * memory per connection is fixed at accept time.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct egd_buf {
+	char *data; /* owned, cap bytes */
+	size_t cap;
+	size_t start; /* first unread byte */
+	size_t end;   /* one past the last byte */
+};
+
+/* Allocates cap bytes. Returns 0 or -1 (out of memory). */
+int egd_buf_init(struct egd_buf *b, size_t cap);
+/* Releases the allocation; the buffer may be init'ed again. */
+void egd_buf_free(struct egd_buf *b);
+
+static inline size_t egd_buf_len(const struct egd_buf *b)
+{
+	return b->end - b->start;
+}
+
+static inline const char *egd_buf_head(const struct egd_buf *b)
+{
+	return b->data + b->start;
+}
+
+/* Free bytes at the tail, after compacting when that gains room. */
+size_t egd_buf_space(struct egd_buf *b);
+/* Where the next bytes go; valid for egd_buf_space() bytes. */
+static inline char *egd_buf_tail(struct egd_buf *b)
+{
+	return b->data + b->end;
+}
+static inline void egd_buf_commit(struct egd_buf *b, size_t n)
+{
+	b->end += n;
+}
+void egd_buf_consume(struct egd_buf *b, size_t n);
+static inline void egd_buf_reset(struct egd_buf *b)
+{
+	b->start = b->end = 0;
+}
+
+/* Appends n bytes; returns false (nothing appended) when they do not fit. */
+bool egd_buf_append(struct egd_buf *b, const void *p, size_t n);
+bool egd_buf_appends(struct egd_buf *b, const char *s);
+/* printf-style append; false when the result does not fit. */
+bool egd_buf_printf(struct egd_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Grows the capacity to hold at least `need` more bytes (for locally built
+ * responses whose size is not bounded by the peer). Returns 0 or -1. */
+int egd_buf_reserve(struct egd_buf *b, size_t need);
+
+#endif

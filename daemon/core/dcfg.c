@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <edgeguard/error.h>
+
+#include "cfg.h"
+#include "core/dcfg.h"
+
+char *egd_cfg_dirname(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == file)
+		return strdup("/");
+	return strndup(file, (size_t)(slash - file));
+}
+
+char *egd_cfg_resolve(const char *dir, const char *p)
+{
+	size_t dl, pl;
+	char *out;
+
+	if (p[0] == '/' || strncmp(p, "pkcs11:", 7) == 0 || dir == NULL)
+		return strdup(p);
+	dl = strlen(dir);
+	pl = strlen(p);
+	out = malloc(dl + 1 + pl + 1);
+	if (out == NULL)
+		return NULL;
+	memcpy(out, dir, dl);
+	out[dl] = '/';
+	memcpy(out + dl + 1, p, pl + 1);
+	return out;
+}
+
+int egd_cfg_file(const config_setting_t *group, const char *key,
+		 const char *dir, bool required, char **out, char *err,
+		 size_t errlen)
+{
+	const char *v = NULL;
+	int ret;
+
+	*out = NULL;
+	ret = eg_cfg_string(group, key, &v, err, errlen);
+	if (ret < 0)
+		return ret;
+	if (v == NULL) {
+		if (required)
+			return eg_cfg_error(err, errlen, group,
+					    "missing required key '%s'", key);
+		return 0;
+	}
+	*out = egd_cfg_resolve(dir, v);
+	if (*out == NULL)
+		return eg_cfg_error(err, errlen, group, "out of memory");
+	return 0;
+}
+
+int egd_cfg_addr(const config_setting_t *group, const char *key,
+		 struct egd_addr *out, bool *present, char *err, size_t errlen)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+	const char *v = NULL;
+	char msg[256];
+	int ret;
+
+	*present = false;
+	ret = eg_cfg_string(group, key, &v, err, errlen);
+	if (ret < 0 || v == NULL)
+		return ret;
+	if (egd_addr_parse(v, out, msg, sizeof(msg)) == -1)
+		return eg_cfg_error(err, errlen, s, "%s", msg);
+	*present = true;
+	return 0;
+}
+
+int egd_cfg_addr_list(const config_setting_t *group, const char *key,
+		      struct egd_addr **out, size_t *n, char *err,
+		      size_t errlen)
+{
+	const config_setting_t *s = config_setting_get_member(group, key);
+	char msg[256];
+	int count;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return eg_cfg_error(err, errlen, group,
+				    "missing required key '%s'", key);
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		count = 1;
+	} else if (config_setting_is_aggregate(s)) {
+		count = config_setting_length(s);
+		if (count == 0)
+			return eg_cfg_error(err, errlen, s,
+					    "expected at least one address");
+	} else {
+		return eg_cfg_error(err, errlen, s,
+				    "expected an address or a list of them");
+	}
+	*out = calloc((size_t)count, sizeof(**out));
+	if (*out == NULL)
+		return eg_cfg_error(err, errlen, s, "out of memory");
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *e =
+			config_setting_type(s) == CONFIG_TYPE_STRING
+				? s
+				: config_setting_get_elem(s, (unsigned)i);
+		const char *v = config_setting_get_string(e);
+
+		if (v == NULL ||
+		    egd_addr_parse(v, &(*out)[i], msg, sizeof(msg)) == -1) {
+			free(*out);
+			*out = NULL;
+			return eg_cfg_error(err, errlen, e, "%s",
+					    v ? msg : "expected a string");
+		}
+	}
+	*n = (size_t)count;
+	return 0;
+}
+
+int egd_watch_add(struct egd_watch *w, const char *path)
+{
+	struct egd_file_stamp *v;
+	struct stat st;
+
+	v = realloc(w->v, (w->n + 1) * sizeof(*v));
+	if (v == NULL)
+		return -1;
+	w->v = v;
+	v = &w->v[w->n];
+	memset(v, 0, sizeof(*v));
+	v->path = strdup(path);
+	if (v->path == NULL)
+		return -1;
+	if (stat(path, &st) == 0) {
+		v->dev = st.st_dev;
+		v->ino = st.st_ino;
+		v->size = st.st_size;
+		v->mtime = st.st_mtim;
+	}
+	w->n++;
+	return 0;
+}
+
+bool egd_watch_changed(const struct egd_watch *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		const struct egd_file_stamp *v = &w->v[i];
+		struct stat st;
+
+		if (stat(v->path, &st) == -1)
+			continue; /* mid-replacement: look again next time */
+		if (st.st_dev != v->dev || st.st_ino != v->ino ||
+		    st.st_size != v->size ||
+		    st.st_mtim.tv_sec != v->mtime.tv_sec ||
+		    st.st_mtim.tv_nsec != v->mtime.tv_nsec)
+			return true;
+	}
+	return false;
+}
+
+void egd_watch_free(struct egd_watch *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		free(w->v[i].path);
+	free(w->v);
+	w->v = NULL;
+	w->n = 0;
+}

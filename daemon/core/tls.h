@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EG_DAEMON_CORE_TLS_H
+#define EG_DAEMON_CORE_TLS_H
+
+/*
+ * Server-side GnuTLS for the daemons: credentials (certificate chain and
+ * key from PEM files or a PKCS#11 URL, priority string), non-blocking
+ * sessions with ALPN http/1.1 and session tickets whose master key is
+ * shared by every worker (so a ticket resumes on any of them) and rotated.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <gnutls/gnutls.h>
+
+/* Safe default: TLS 1.3 and 1.2 only, GnuTLS' curated suites. */
+#define EGD_TLS_DEFAULT_PRIORITY                                               \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
+
+struct egd_tls_server {
+	gnutls_certificate_credentials_t cred;
+	gnutls_priority_t prio;
+	time_t cert_not_after;	/* leaf notAfter of the server certificate */
+	char cert_subject[256]; /* leaf subject DN, for metrics labels */
+};
+
+/*
+ * Loads credentials. ca_files (may be empty) only fill the CA names of the
+ * CertificateRequest; `verify` is installed as the certificate verify
+ * function (the caller decides, GnuTLS never does). Returns 0 and *out
+ * (free with egd_tls_server_free()), or -1 with a message in err.
+ */
+int egd_tls_server_new(const char *cert, const char *key, const char *priority,
+		       const char *const *ca_files, size_t n_ca,
+		       gnutls_certificate_verify_function *verify,
+		       struct egd_tls_server **out, char *err, size_t errlen);
+void egd_tls_server_free(struct egd_tls_server *srv);
+
+/* Process-wide ticket master key. egd_tls_tickets_rotate() generates a new
+ * one (call at start and periodically); returns 0 or a GnuTLS error. */
+int egd_tls_tickets_rotate(void);
+void egd_tls_tickets_clear(void);
+
+/*
+ * Creates a non-blocking server session on fd: credentials, priority, ALPN
+ * http/1.1, tickets, client certificate requested (required when
+ * `require_cert`), `ptr` retrievable with gnutls_session_get_ptr().
+ * Returns 0 and *out (gnutls_deinit()), or a negative GnuTLS error.
+ */
+int egd_tls_session_new(const struct egd_tls_server *srv, int fd,
+			bool require_cert, void *ptr, gnutls_session_t *out);
+
+/* The SNI the client sent, or "" (always terminated). */
+void egd_tls_sni(gnutls_session_t s, char *buf, size_t buflen);
+
+#endif

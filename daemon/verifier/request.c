@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/log.h"
+#include "verifier/metrics.h"
+#include "verifier/verifier.h"
+
+#define BIN_SIZE	 16384
+#define BOUT_EXTRA	 32768
+#define RESP_HEAD_MAX	 49152
+#define RESP_HEADERS_MAX 256
+#define CHAIN_MAX	 16
+
+/* Hop-by-hop fields (RFC 9110 7.6.1) never travel past us. */
+bool vf_is_hop_header(const char *name, size_t len)
+{
+	static const char *const hop[] = {"Connection", "Keep-Alive", "TE",
+					  "Trailer",	"Upgrade",    NULL};
+
+	if (len >= 6 && strncasecmp(name, "Proxy-", 6) == 0)
+		return true;
+	for (const char *const *h = hop; *h != NULL; h++)
+		if (strlen(*h) == len && strncasecmp(*h, name, len) == 0)
+			return true;
+	return false;
+}
+
+/* True when a Connection header of h lists this field's name. */
+bool vf_connection_lists(const struct egd_http *h, const char *name, size_t len)
+{
+	for (int i = egd_http_find(h, "Connection", 0); i != -1;
+	     i = egd_http_find(h, "Connection", (unsigned)i + 1))
+		if (egd_http_list_has(egd_http_str(h, h->hdr[i].value),
+				      h->hdr[i].value_len, name, len))
+			return true;
+	return false;
+}
+
+/* Copies a peer-supplied value into a C string for the library; a value
+ * holding NUL cannot be represented and is refused. */
+static int cstr(const char *p, size_t len, char *buf, size_t buflen)
+{
+	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	if (len >= buflen || memchr(p, '\0', len) != NULL)
+		return -1;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	return 0;
+}
+
+static int lazy_buffers(struct vf_conn *c)
+{
+	if (c->bout.data == NULL &&
+	    egd_buf_init(&c->bout,
+			 c->cfg->limits.max_header_bytes + BOUT_EXTRA) == -1)
+		return -1;
+	if (c->bin.data == NULL && egd_buf_init(&c->bin, BIN_SIZE) == -1)
+		return -1;
+	if (!c->resp_init) {
+		if (egd_http_init(&c->resp, true, RESP_HEAD_MAX,
+				  RESP_HEADERS_MAX) == -1)
+			return -1;
+		c->resp_init = true;
+	}
+	return 0;
+}
+
+static bool put_forwarded(struct vf_conn *c, struct egd_buf *o)
+{
+	const struct egd_http *h = &c->req;
+	bool first = true;
+
+	/* One X-Forwarded-For: what the edge said, then who we saw. */
+	if (!egd_buf_appends(o, "X-Forwarded-For: "))
+		return false;
+	for (int i = egd_http_find(h, "X-Forwarded-For", 0); i != -1;
+	     i = egd_http_find(h, "X-Forwarded-For", (unsigned)i + 1)) {
+		if (!egd_buf_append(o, ", ", first ? 0 : 2) ||
+		    !egd_buf_append(o, egd_http_str(h, h->hdr[i].value),
+				    h->hdr[i].value_len))
+			return false;
+		first = false;
+	}
+	if (!egd_buf_printf(o, "%s%s\r\n", first ? "" : ", ", c->ip))
+		return false;
+	return egd_buf_printf(o, "Forwarded: for=%s%s%s;proto=https\r\n",
+			      strchr(c->ip, ':') ? "\"[" : "", c->ip,
+			      strchr(c->ip, ':') ? "]\"" : "");
+}
+
+static bool put_head(struct vf_conn *c, const struct eg_decision *d,
+		     const struct eg_der *chain, size_t n)
+{
+	const struct egd_http *h = &c->req;
+	struct egd_buf *o = &c->bout;
+
+	if (!egd_buf_printf(o, "%s ",
+			    llhttp_method_name(llhttp_get_method(
+				    (llhttp_t *)&h->parser))) ||
+	    !egd_buf_append(o, egd_http_str(h, h->url), h->url_len) ||
+	    !egd_buf_printf(o, " HTTP/1.%d\r\n", c->req_http10 ? 0 : 1))
+		return false;
+	for (unsigned i = 0; i < h->n; i++) {
+		const char *name = egd_http_str(h, h->hdr[i].name);
+		size_t nlen = h->hdr[i].name_len;
+
+		if (vf_is_hop_header(name, nlen) ||
+		    vf_is_identity_header(name, nlen) ||
+		    egd_http_name_is(h, i, "X-Forwarded-For") ||
+		    vf_connection_lists(h, name, nlen))
+			continue;
+		if (!egd_buf_append(o, name, nlen) ||
+		    !egd_buf_append(o, ": ", 2) ||
+		    !egd_buf_append(o, egd_http_str(h, h->hdr[i].value),
+				    h->hdr[i].value_len) ||
+		    !egd_buf_append(o, "\r\n", 2))
+			return false;
+	}
+	return put_forwarded(c, o) &&
+	       vf_identity_headers(o, vf_worker_config(c->w), chain, n, d) &&
+	       egd_buf_append(o, "\r\n", 2);
+}
+
+int vf_request_head(struct vf_conn *c)
+{
+	const struct egd_http *h = &c->req;
+	struct eg_der chain[CHAIN_MAX];
+	struct eg_decision d;
+	char host[256], path[4096], body[128];
+	const char *method;
+	int hi, ret;
+	size_t n;
+
+	method = llhttp_method_name(llhttp_get_method(&c->req.parser));
+	hi = egd_http_find(h, "Host", 0);
+	if ((hi == -1 && !c->req_http10) ||
+	    (hi != -1 && egd_http_find(h, "Host", (unsigned)hi + 1) != -1) ||
+	    (hi != -1 &&
+	     cstr(egd_http_str(h, h->hdr[hi].value), h->hdr[hi].value_len, host,
+		  sizeof(host)) == -1) ||
+	    cstr(egd_http_str(h, h->url), h->url_len, path, sizeof(path)) ==
+		    -1) {
+		vf_count(&vf_metrics.bad_requests);
+		vf_conn_reply(c, 400, NULL, NULL, "400 Bad Request\n", true);
+		return -1;
+	}
+	if (hi == -1)
+		snprintf(host, sizeof(host), "%s", c->sni);
+	if (llhttp_get_method(&c->req.parser) == HTTP_CONNECT) {
+		vf_conn_reply(c, 405, NULL, NULL, "405 Method Not Allowed\n",
+			      true);
+		return -1;
+	}
+	ret = vf_decide(c, host[0] ? host : NULL, path, &d);
+	if (ret == EG_E_BAD_REQUEST) {
+		vf_count(&vf_metrics.bad_requests);
+		vf_conn_reply(c, 400, NULL, NULL, "400 Bad Request\n", true);
+		return -1;
+	}
+	if (ret < 0) {
+		/* Fail closed: whatever went wrong is a rejection. */
+		memset(&d, 0, sizeof(d));
+		d.event = EG_EVENT_REJECT;
+		d.reason = EG_REASON_INTERNAL_ERROR;
+		d.rule = "default";
+	}
+	vf_audit(c, "verifier", &d, method, host[0] ? host : NULL, path);
+	if (ret < 0 || !d.admit) {
+		snprintf(body, sizeof(body), "403 Forbidden: %s\n",
+			 eg_reason_name(d.reason));
+		vf_conn_reply(c, 403, "text/plain", NULL, body, true);
+		return -1;
+	}
+	if (lazy_buffers(c) == -1) {
+		vf_conn_reply(c, 500, NULL, NULL, "500 Internal Server Error\n",
+			      true);
+		return -1;
+	}
+	vf_peer_chain(c, chain, CHAIN_MAX, &n);
+	egd_buf_reset(&c->bout);
+	if (!put_head(c, &d, chain, n)) {
+		egd_buf_reset(&c->bout);
+		vf_conn_reply(c, 431, NULL, NULL,
+			      "431 Request Header Fields Too Large\n", true);
+		return -1;
+	}
+	egd_http_next(&c->resp);
+	c->resp.no_body = c->head_method_head;
+	c->be = vf_backend_get(c->w, c);
+	c->be_start = c->be_last_io = ev_now(c->w->loop);
+	if (c->be == NULL) {
+		vf_count(&vf_metrics.backend_errors[VF_BE_CONNECT]);
+		egd_log(EGD_WARN, "%s: backend %s: %s", c->addr,
+			c->cfg->backend_text, strerror(errno));
+		egd_buf_reset(&c->bout);
+		vf_conn_reply(c, 502, NULL, NULL, "502 Bad Gateway\n", true);
+		return -1;
+	}
+	c->be_reusable = true;
+	return 0;
+}

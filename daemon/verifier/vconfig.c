@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "cfg.h"
+#include "core/dcfg.h"
+#include "verifier/vconfig.h"
+
+static const char *const top_keys[] = {
+	"listen", "tls",   "backend", "workers", "identity_headers",
+	"limits", "admin", "authz",   "user",	 "group",
+	NULL};
+static const char *const tls_keys[] = {"cert",
+				       "key",
+				       "priority",
+				       "reject_at_handshake",
+				       "ticket_key_rotation_s",
+				       NULL};
+static const char *const hdr_keys[] = {
+	"identity", "verify", "client_cert", "client_cert_chain", "xfcc", NULL};
+static const char *const limit_keys[] = {"handshake_timeout_ms",
+					 "header_timeout_ms",
+					 "idle_timeout_ms",
+					 "backend_connect_timeout_ms",
+					 "backend_response_timeout_ms",
+					 "drain_timeout_ms",
+					 "max_header_bytes",
+					 "max_headers",
+					 "max_connections",
+					 NULL};
+static const char *const admin_keys[] = {"listen", NULL};
+static const char *const authz_keys[] = {"listen", "header", NULL};
+
+/* Looks up a sub-group; absent is fine, anything else must be a group. */
+static int subgroup(const config_setting_t *parent, const char *key,
+		    const config_setting_t **out, char *err, size_t errlen)
+{
+	const config_setting_t *s = config_setting_get_member(parent, key);
+
+	*out = NULL;
+	if (s == NULL)
+		return 0;
+	if (!config_setting_is_group(s))
+		return eg_cfg_error(err, errlen, s, "expected a group { ... }");
+	*out = s;
+	return 0;
+}
+
+static int load_tls(struct vf_config *c, const config_setting_t *v,
+		    const char *dir, char *err, size_t errlen)
+{
+	const config_setting_t *t;
+	const char *prio = NULL;
+	int ret;
+
+	ret = subgroup(v, "tls", &t, err, errlen);
+	if (ret < 0)
+		return ret;
+	if (t == NULL)
+		return eg_cfg_error(err, errlen, v,
+				    "missing required group 'tls'");
+	if ((ret = eg_cfg_only_keys(t, tls_keys, err, errlen)) < 0 ||
+	    (ret = egd_cfg_file(t, "cert", dir, true, &c->cert, err, errlen)) <
+		    0 ||
+	    (ret = egd_cfg_file(t, "key", dir, true, &c->key, err, errlen)) <
+		    0 ||
+	    (ret = eg_cfg_string(t, "priority", &prio, err, errlen)) < 0 ||
+	    (ret = eg_cfg_bool(t, "reject_at_handshake", false,
+			       &c->reject_at_handshake, err, errlen)) < 0 ||
+	    (ret = eg_cfg_uint(t, "ticket_key_rotation_s", 3600, 0, 86400 * 7,
+			       &c->ticket_key_rotation_s, err, errlen)) < 0)
+		return ret;
+	if (prio != NULL && (c->priority = strdup(prio)) == NULL)
+		return eg_cfg_error(err, errlen, t, "out of memory");
+	return 0;
+}
+
+static int load_limits(struct vf_config *c, const config_setting_t *v,
+		       char *err, size_t errlen)
+{
+	struct vf_limits *l = &c->limits;
+	const config_setting_t *g;
+	int ret;
+
+	ret = subgroup(v, "limits", &g, err, errlen);
+	if (ret < 0)
+		return ret;
+	if (g == NULL) {
+		*l = (struct vf_limits){10000, 10000, 60000, 5000, 60000,
+					10000, 16384, 100,   10000};
+		return 0;
+	}
+	if ((ret = eg_cfg_only_keys(g, limit_keys, err, errlen)) < 0 ||
+	    (ret = eg_cfg_uint(g, "handshake_timeout_ms", 10000, 1, 3600000,
+			       &l->handshake_timeout_ms, err, errlen)) < 0 ||
+	    (ret = eg_cfg_uint(g, "header_timeout_ms", 10000, 1, 3600000,
+			       &l->header_timeout_ms, err, errlen)) < 0 ||
+	    (ret = eg_cfg_uint(g, "idle_timeout_ms", 60000, 1, 86400000,
+			       &l->idle_timeout_ms, err, errlen)) < 0 ||
+	    (ret = eg_cfg_uint(g, "backend_connect_timeout_ms", 5000, 1,
+			       3600000, &l->backend_connect_timeout_ms, err,
+			       errlen)) < 0 ||
+	    (ret = eg_cfg_uint(g, "backend_response_timeout_ms", 60000, 1,
+			       86400000, &l->backend_response_timeout_ms, err,
+			       errlen)) < 0 ||
+	    (ret = eg_cfg_uint(g, "drain_timeout_ms", 10000, 0, 3600000,
+			       &l->drain_timeout_ms, err, errlen)) < 0 ||
+	    (ret = eg_cfg_uint(g, "max_header_bytes", 16384, 1024, 1048576,
+			       &l->max_header_bytes, err, errlen)) < 0 ||
+	    (ret = eg_cfg_uint(g, "max_headers", 100, 8, 10000, &l->max_headers,
+			       err, errlen)) < 0 ||
+	    (ret = eg_cfg_uint(g, "max_connections", 10000, 1, 1000000,
+			       &l->max_connections, err, errlen)) < 0)
+		return ret;
+	return 0;
+}
+
+static int load_listeners(struct vf_config *c, const config_setting_t *v,
+			  char *err, size_t errlen)
+{
+	const config_setting_t *g;
+	const char *hdr = NULL;
+	bool present;
+	int ret;
+
+	ret = subgroup(v, "admin", &g, err, errlen);
+	if (ret < 0)
+		return ret;
+	if (g != NULL) {
+		if ((ret = eg_cfg_only_keys(g, admin_keys, err, errlen)) < 0 ||
+		    (ret = egd_cfg_addr(g, "listen", &c->admin, &present, err,
+					errlen)) < 0)
+			return ret;
+		if (!present)
+			egd_addr_parse("127.0.0.1:9443", &c->admin, err,
+				       errlen);
+		c->admin_enabled = true;
+	}
+	ret = subgroup(v, "authz", &g, err, errlen);
+	if (ret < 0)
+		return ret;
+	if (g != NULL) {
+		if ((ret = eg_cfg_only_keys(g, authz_keys, err, errlen)) < 0 ||
+		    (ret = egd_cfg_addr(g, "listen", &c->authz, &present, err,
+					errlen)) < 0 ||
+		    (ret = eg_cfg_string(g, "header", &hdr, err, errlen)) < 0)
+			return ret;
+		if (!present)
+			return eg_cfg_error(err, errlen, g,
+					    "missing required key 'listen'");
+		c->authz_enabled = true;
+	}
+	c->authz_header = strdup(hdr ? hdr : "X-Client-Cert");
+	if (c->authz_header == NULL)
+		return eg_cfg_error(err, errlen, v, "out of memory");
+	return 0;
+}
+
+static int load_verifier(struct vf_config *c, const config_setting_t *v,
+			 const char *dir, char *err, size_t errlen)
+{
+	const config_setting_t *g;
+	const char *s = NULL;
+	bool present;
+	long cores;
+	int ret;
+
+	if ((ret = eg_cfg_only_keys(v, top_keys, err, errlen)) < 0 ||
+	    (ret = egd_cfg_addr_list(v, "listen", &c->listen, &c->n_listen, err,
+				     errlen)) < 0 ||
+	    (ret = load_tls(c, v, dir, err, errlen)) < 0 ||
+	    (ret = egd_cfg_addr(v, "backend", &c->backend, &present, err,
+				errlen)) < 0)
+		return ret;
+	if (!present)
+		return eg_cfg_error(err, errlen, v,
+				    "missing required key 'backend'");
+	egd_addr_format((const struct sockaddr *)&c->backend.ss, c->backend.len,
+			c->backend_text, sizeof(c->backend_text));
+	ret = eg_cfg_uint(v, "workers", 0, 0, 1024, &c->workers, err, errlen);
+	if (ret < 0)
+		return ret;
+	if (c->workers == 0) {
+		cores = sysconf(_SC_NPROCESSORS_ONLN);
+		c->workers = cores > 0 ? (unsigned)cores : 1;
+	}
+	ret = subgroup(v, "identity_headers", &g, err, errlen);
+	if (ret < 0)
+		return ret;
+	c->hdr = (struct vf_identity_headers){true, true, true, false, true};
+	if (g != NULL &&
+	    ((ret = eg_cfg_only_keys(g, hdr_keys, err, errlen)) < 0 ||
+	     (ret = eg_cfg_bool(g, "identity", true, &c->hdr.identity, err,
+				errlen)) < 0 ||
+	     (ret = eg_cfg_bool(g, "verify", true, &c->hdr.verify, err,
+				errlen)) < 0 ||
+	     (ret = eg_cfg_bool(g, "client_cert", true, &c->hdr.client_cert,
+				err, errlen)) < 0 ||
+	     (ret = eg_cfg_bool(g, "client_cert_chain", false,
+				&c->hdr.client_cert_chain, err, errlen)) < 0 ||
+	     (ret = eg_cfg_bool(g, "xfcc", true, &c->hdr.xfcc, err, errlen)) <
+		     0))
+		return ret;
+	if ((ret = load_limits(c, v, err, errlen)) < 0 ||
+	    (ret = load_listeners(c, v, err, errlen)) < 0)
+		return ret;
+	if ((ret = eg_cfg_string(v, "user", &s, err, errlen)) < 0)
+		return ret;
+	if (s != NULL && (c->user = strdup(s)) == NULL)
+		return eg_cfg_error(err, errlen, v, "out of memory");
+	if ((ret = eg_cfg_string(v, "group", &s, err, errlen)) < 0)
+		return ret;
+	if (s != NULL && (c->group = strdup(s)) == NULL)
+		return eg_cfg_error(err, errlen, v, "out of memory");
+	return 0;
+}
+
+/* CA files of the policy: their subjects become the CA names of the
+ * CertificateRequest, and every trust file is watched for replacement. */
+static int load_tls_creds(struct vf_config *c, const config_setting_t *tls,
+			  gnutls_certificate_verify_function *verify, char *err,
+			  size_t errlen)
+{
+	const struct eg_trust_item *items;
+	const char **cas = NULL;
+	size_t n, n_ca = 0;
+	char msg[512];
+	int ret = -1;
+
+	items = eg_policy_trust_items(c->policy, &n);
+	cas = calloc(n + 1, sizeof(*cas));
+	if (cas == NULL) {
+		snprintf(err, errlen, "%s: out of memory", c->path);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+
+		for (size_t j = 0; j < n_ca; j++)
+			seen = seen || strcmp(cas[j], items[i].file) == 0;
+		if (egd_watch_add(&c->watch, items[i].file) == -1) {
+			snprintf(err, errlen, "%s: out of memory", c->path);
+			goto out;
+		}
+		if (!seen && items[i].kind == EG_TRUST_CA)
+			cas[n_ca++] = items[i].file;
+	}
+	if (egd_tls_server_new(c->cert, c->key, c->priority, cas, n_ca, verify,
+			       &c->tls, msg, sizeof(msg)) == -1) {
+		eg_cfg_error(err, errlen, tls, "%s", msg);
+		goto out;
+	}
+	if (egd_watch_add(&c->watch, c->cert) == -1 ||
+	    (strncmp(c->key, "pkcs11:", 7) != 0 &&
+	     egd_watch_add(&c->watch, c->key) == -1)) {
+		snprintf(err, errlen, "%s: out of memory", c->path);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(cas);
+	return ret;
+}
+
+int vf_config_load(const char *path, bool open_audit,
+		   gnutls_certificate_verify_function *verify,
+		   struct vf_config **out, char *err, size_t errlen)
+{
+	struct vf_config *c;
+	config_t cfg;
+	const config_setting_t *v;
+	char *dir = NULL;
+	int ret = -1;
+
+	*out = NULL;
+	config_init(&cfg);
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || (c->path = strdup(path)) == NULL ||
+	    (dir = egd_cfg_dirname(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	atomic_init(&c->refs, 1);
+	if (eg_cfg_read_file(&cfg, path, err, errlen) < 0)
+		goto out;
+	v = config_lookup(&cfg, "verifier");
+	if (v == NULL || !config_setting_is_group(v)) {
+		snprintf(err, errlen, "%s:%d: verifier: missing group %s", path,
+			 v ? config_setting_source_line(v) : 0,
+			 "verifier = { ... }");
+		goto out;
+	}
+	if (load_verifier(c, v, dir, err, errlen) < 0)
+		goto out;
+	if (eg_policy_load_file(path, &c->policy, err, errlen) < 0)
+		goto out;
+	if (eg_audit_config_load(path, &c->audit_cfg, err, errlen) < 0)
+		goto out;
+	if (load_tls_creds(c, config_setting_get_member(v, "tls"), verify, err,
+			   errlen) < 0)
+		goto out;
+	if (open_audit &&
+	    eg_audit_log_open(c->audit_cfg, &c->audit, err, errlen) < 0)
+		goto out;
+	*out = c;
+	c = NULL;
+	ret = 0;
+out:
+	vf_config_unref(c);
+	free(dir);
+	config_destroy(&cfg);
+	return ret;
+}
+
+struct vf_config *vf_config_ref(struct vf_config *c)
+{
+	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+	return c;
+}
+
+void vf_config_unref(struct vf_config *c)
+{
+	if (c == NULL ||
+	    atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	eg_audit_log_close(c->audit);
+	eg_audit_config_free(c->audit_cfg);
+	eg_policy_unref(c->policy);
+	egd_tls_server_free(c->tls);
+	egd_watch_free(&c->watch);
+	free(c->listen);
+	free(c->cert);
+	free(c->key);
+	free(c->priority);
+	free(c->authz_header);
+	free(c->user);
+	free(c->group);
+	free(c->path);
+	free(c);
+}
+
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vf_config *current; /* guarded by current_lock */
+static atomic_uint generation;
+
+struct vf_config *vf_config_current(void)
+{
+	struct vf_config *c;
+
+	pthread_mutex_lock(&current_lock);
+	c = current ? vf_config_ref(current) : NULL;
+	pthread_mutex_unlock(&current_lock);
+	return c;
+}
+
+void vf_config_publish(struct vf_config *c)
+{
+	struct vf_config *old;
+
+	pthread_mutex_lock(&current_lock);
+	old = current;
+	current = c;
+	atomic_fetch_add_explicit(&generation, 1, memory_order_release);
+	pthread_mutex_unlock(&current_lock);
+	vf_config_unref(old);
+}
+
+unsigned vf_config_generation(void)
+{
+	return atomic_load_explicit(&generation, memory_order_acquire);
+}

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EG_DAEMON_VERIFIER_VERIFIER_H
+#define EG_DAEMON_VERIFIER_VERIFIER_H
+
+/*
+ * edgeguard-verifier internals: worker threads (one libev loop each), the
+ * client connection state machine, the backend pool and the local
+ * responders (403, authorization endpoint, admin).
+ */
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <ev.h>
+#include <gnutls/gnutls.h>
+
+#include <edgeguard/edgeguard.h>
+
+#include "core/buf.h"
+#include "core/http1.h"
+#include "verifier/vconfig.h"
+
+#define VF_WORKER_MAGIC	  0x56575231u
+#define VF_LISTENER_MAGIC 0x564c5331u
+#define VF_CONN_MAGIC	  0x56434e31u
+#define VF_BACKEND_MAGIC  0x56424b31u
+
+enum vf_kind {
+	VF_PROXY, /* TLS from the edge, proxied to the backend */
+	VF_AUTHZ, /* plain HTTP authorization sub-requests */
+	VF_ADMIN, /* plain HTTP /healthz and /metrics */
+};
+
+struct vf_worker;
+
+struct vf_listener {
+	unsigned magic;
+	enum vf_kind kind;
+	int fd;
+	bool owns_fd; /* false: a unix socket shared by all workers */
+	ev_io io;
+	struct vf_worker *w; /* borrowed */
+};
+
+/* An idle or attached backend connection. */
+struct vf_backend {
+	unsigned magic;
+	int fd;
+	bool connected; /* connect finished */
+	bool reused;	/* came from the idle pool */
+	int error;	/* errno of a failed connect, else 0 */
+	int events;	/* events io is armed for */
+	ev_io io;
+	struct vf_worker *w;   /* borrowed */
+	struct vf_conn *owner; /* NULL while idle in the pool */
+	struct vf_backend *next;
+	ev_tstamp idle_since;
+	unsigned cfg_gen; /* configuration generation it was made for */
+};
+
+enum vf_rq { RQ_HEAD, RQ_BODY, RQ_DONE };
+/* Response: none yet, waiting for the backend's head, head parsed and
+ * waiting for room in cout, relaying the body, complete. */
+enum vf_rs { RS_NONE, RS_WAIT, RS_HEADOUT, RS_BODY, RS_DONE };
+
+struct vf_conn {
+	unsigned magic;
+	enum vf_kind kind;
+	struct vf_worker *w; /* borrowed: the owning worker */
+	struct vf_conn *prev, *next;
+	int fd;
+	gnutls_session_t tls; /* NULL for plain HTTP listeners */
+	ev_io io;
+	ev_timer timer;
+	int io_events;		/* events io is armed for */
+	struct vf_config *cfg;	/* held: credentials and limits at accept */
+	struct vf_config *pcfg; /* held: policy `peer` was verified with */
+	struct eg_peer *peer;	/* owned; NULL until verified */
+	char addr[INET6_ADDRSTRLEN + 8]; /* "ip:port" of the client */
+	char ip[INET6_ADDRSTRLEN + 8];
+	char sni[256];
+	bool handshaking;
+	bool cin_eof;
+	bool close_after;	/* close once the current response is out */
+	bool closing;		/* flush cout, then close */
+	bool tls_want_write;	/* a TLS read/handshake blocked on writing */
+	bool audited_handshake; /* handshake-reject mode recorded already */
+	bool lingering;		/* response sent, write side shut: draining */
+	size_t tls_pending;	/* bytes of a gnutls_record_send() that hit
+				* EAGAIN: retried with the same size */
+	size_t be_sent;		/* request bytes written to the backend */
+	size_t be_recv;		/* response bytes read from the backend */
+	bool be_eof;
+	struct egd_buf cin;  /* decrypted bytes from the client */
+	struct egd_buf cout; /* plaintext to the client */
+	struct egd_buf bout; /* to the backend */
+	struct egd_buf bin;  /* from the backend */
+	struct egd_http req;
+	struct egd_http resp;
+	bool resp_init;
+	enum vf_rq rq;
+	enum vf_rs rs;
+	struct vf_backend *be; /* owned while attached */
+	bool be_reusable;
+	ev_tstamp head_start; /* first byte of the current request head */
+	ev_tstamp req_start;  /* head complete */
+	ev_tstamp last_io;    /* last read from the client */
+	ev_tstamp accepted_at;
+	ev_tstamp be_start;    /* backend connect started */
+	ev_tstamp be_last_io;  /* last backend activity */
+	ev_tstamp deadline;    /* what the timer waits for */
+	bool head_method_head; /* the request was HEAD */
+	bool req_http10;
+};
+
+struct vf_worker {
+	unsigned magic;
+	unsigned id;
+	struct ev_loop *loop;
+	pthread_t thread;
+	bool threaded; /* false: the main thread's admin loop */
+	bool started;  /* its thread runs */
+	ev_async wake;
+	ev_timer drain_timer;
+	atomic_bool stop;    /* set by main: drain and exit */
+	atomic_bool refresh; /* set by main: a new config is published */
+	bool draining;
+	struct vf_config *cfg; /* held: newest config seen */
+	unsigned cfg_gen;
+	struct vf_listener *listeners; /* owned array */
+	size_t n_listeners;
+	struct vf_conn *conns; /* list of live connections */
+	unsigned n_conns;
+	struct vf_backend *idle; /* pool of idle backend connections */
+	unsigned n_idle;
+};
+
+/* worker.c */
+int vf_worker_init(struct vf_worker *w, unsigned id, bool threaded);
+int vf_worker_add_listener(struct vf_worker *w, enum vf_kind kind, int fd,
+			   bool owns_fd);
+int vf_worker_start(struct vf_worker *w);
+void vf_worker_post_stop(struct vf_worker *w);
+void vf_worker_post_refresh(struct vf_worker *w);
+void vf_worker_join(struct vf_worker *w);
+void vf_worker_free(struct vf_worker *w);
+/* The worker's current config, refreshed when a new one was published. */
+struct vf_config *vf_worker_config(struct vf_worker *w);
+void vf_worker_maybe_exit(struct vf_worker *w);
+
+/* conn.c */
+void vf_conn_accept(struct vf_worker *w, enum vf_kind kind, int fd,
+		    const struct sockaddr *sa, socklen_t salen);
+void vf_conn_close(struct vf_conn *c);
+void vf_conn_pump(struct vf_conn *c);
+/* Queues a locally generated response and closes after it when `close`. */
+void vf_conn_reply(struct vf_conn *c, int status, const char *ctype,
+		   const char *extra_headers, const char *body, bool close);
+int vf_tls_verify_cb(gnutls_session_t session);
+
+/* request.c: the head of a proxied request is complete. Returns 0 to go on
+ * (head queued to the backend) or -1 when a local response was queued. */
+int vf_request_head(struct vf_conn *c);
+/* response.c: rewrites the backend response head into cout. Returns 0, or
+ * -1 on an unusable response (502 queued or connection to close). */
+int vf_response_head(struct vf_conn *c);
+/* Decision for connection c under its worker's current config: verifies the
+ * peer when needed. host/path as in eg_request. Returns as
+ * eg_policy_decide(). */
+int vf_decide(struct vf_conn *c, const char *host, const char *path,
+	      struct eg_decision *d);
+/* The peer's DER chain (borrowed from the session), at most max. */
+int vf_peer_chain(struct vf_conn *c, struct eg_der *chain, size_t max,
+		  size_t *n);
+/* Records one decision in cfg's audit log and the metrics. */
+void vf_audit_event(struct vf_config *cfg, const char *component,
+		    const char *peer, const char *sni,
+		    const struct eg_decision *d, const char *method,
+		    const char *host, const char *path);
+/* Records one decision in the audit log and metrics. */
+void vf_audit(struct vf_conn *c, const char *component,
+	      const struct eg_decision *d, const char *method, const char *host,
+	      const char *path);
+
+/* request.c: header helpers shared with response.c. */
+bool vf_is_hop_header(const char *name, size_t len);
+bool vf_connection_lists(const struct egd_http *h, const char *name,
+			 size_t len);
+
+/* backend.c */
+struct vf_backend *vf_backend_get(struct vf_worker *w, struct vf_conn *c);
+void vf_backend_release(struct vf_backend *b, bool reusable);
+void vf_backend_watch(struct vf_backend *b, int events);
+void vf_pool_flush(struct vf_worker *w);
+
+/* authz.c / admin.c: a plain HTTP request is complete. */
+void vf_authz_request(struct vf_conn *c);
+void vf_admin_request(struct vf_conn *c);
+
+/* idhdr.c: appends the identity headers enabled in cfg for decision d and
+ * the peer's chain (leaf first). False when out has no room. */
+bool vf_identity_headers(struct egd_buf *out, const struct vf_config *cfg,
+			 const struct eg_der *chain, size_t n,
+			 const struct eg_decision *d);
+/* True when `name` (len bytes) is one of the identity headers, which are
+ * stripped from every client request whatever the configuration. */
+bool vf_is_identity_header(const char *name, size_t len);
+
+#endif

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+# Test backend for the verifier's integration tests: answers every request
+# with 200 and a body echoing the request line, the header fields exactly as
+# received, and the request body. Every request line is appended to the log
+# file so a test can tell whether a request reached the backend at all.
+# Usage: echo-backend.py PORT LOGFILE
+import http.server
+import socketserver
+import sys
+
+
+class Echo(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def _body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            data = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return data
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length", "0"))
+        return self.rfile.read(length) if length else b""
+
+    def _any(self):
+        with open(LOG, "a") as f:
+            f.write(self.requestline + "\n")
+        body = self._body()
+        out = (self.requestline + "\n").encode()
+        for name, value in self.headers.items():
+            out += ("%s: %s\n" % (name, value)).encode("latin-1")
+        out += b"\n" + body
+        if self.path.startswith("/slow"):
+            import time
+            time.sleep(3)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(out)
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _any
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+LOG = sys.argv[2]
+Server(("127.0.0.1", int(sys.argv[1])), Echo).serve_forever()

@@ -1,0 +1,130 @@
+# Helpers for the edgeguard-verifier integration tests; sourced after lib.sh.
+# Each test gets its own PKI, backend and verifier on free loopback ports.
+VERIFIER="$top_builddir/daemon/edgeguard-verifier"
+[ -x "$VERIFIER" ] || hard_error "$VERIFIER not built"
+[ -x "$EDGEGUARD" ] || hard_error "$EDGEGUARD not built"
+need curl
+need python3
+need openssl
+
+VF_PIDS=""
+cleanup_hook() {
+	for p in $VF_PIDS; do kill "$p" 2>/dev/null; done
+	for p in $VF_PIDS; do wait "$p" 2>/dev/null; done
+	return 0
+}
+
+# vf_pki: demo CA, origin and edge certificates in $TEST_DIR/pki, plus a
+# stranger (other CA), an expired edge and a server-EKU-only certificate.
+vf_pki() {
+	P="$TEST_DIR/pki"
+	"$EDGEGUARD" pki init "$P" --origin-name localhost >/dev/null ||
+		hard_error "pki init"
+	"$EDGEGUARD" pki ca --out "$P/other" --cn "Other CA" >/dev/null ||
+		hard_error "pki ca"
+	"$EDGEGUARD" pki issue --ca "$P/other" --out "$P/stranger" --client \
+		--dns edge.example.net >/dev/null || hard_error "pki stranger"
+	"$EDGEGUARD" pki issue --ca "$P" --out "$P/expired" --client \
+		--dns edge.example.net --not-before 2020-01-01T00:00:00Z \
+		--not-after 2021-01-01T00:00:00Z >/dev/null || hard_error "pki expired"
+	"$EDGEGUARD" pki issue --ca "$P" --out "$P/noeku" --server \
+		--dns edge.example.net >/dev/null || hard_error "pki noeku"
+	"$EDGEGUARD" pki issue --ca "$P" --out "$P/other-edge" --client \
+		--dns other.example.org >/dev/null || hard_error "pki other-edge"
+}
+
+# vf_backend: starts the echo backend on $BACKEND_PORT, log in $BACKEND_LOG.
+vf_backend() {
+	BACKEND_PORT=$(free_port)
+	BACKEND_LOG="$TEST_DIR/backend.log"
+	: >"$BACKEND_LOG"
+	python3 "$top_srcdir/tests/integration/echo-backend.py" \
+		"$BACKEND_PORT" "$BACKEND_LOG" &
+	BACKEND_PID=$!
+	VF_PIDS="$VF_PIDS $BACKEND_PID"
+	wait_port "$BACKEND_PORT" || hard_error "backend did not start"
+}
+
+# vf_config [ALLOW] [EXTRA_VERIFIER_KEYS] [EXTRA_POLICY_KEYS]: writes
+# $CONF with a verifier on $PORT (and admin on $ADMIN_PORT).
+vf_config() {
+	: "${PORT:=$(free_port)}"
+	: "${ADMIN_PORT:=$(free_port)}"
+	AUDIT="$TEST_DIR/audit.log"
+	CONF="$TEST_DIR/verifier.conf"
+	_allow=${1:-'dns = [ "edge.example.net" ];'}
+	cat >"$CONF.tmp" <<CONF
+verifier = {
+  listen = [ "127.0.0.1:$PORT" ];
+  tls = { cert = "pki/origin.pem"; key = "pki/origin.key"; };
+  backend = "127.0.0.1:$BACKEND_PORT";
+  workers = 2;
+  admin = { listen = "127.0.0.1:$ADMIN_PORT"; };
+  ${2:-}
+};
+policy = {
+  trust = { ca_files = [ "pki/ca.pem" ]; };
+  default = {
+    name = "edge";
+    allow = { $_allow };
+  };
+  ${3:-}
+};
+audit = { file = "$AUDIT"; aggregate_window_ms = 0; };
+CONF
+	mv "$CONF.tmp" "$CONF"
+}
+
+# vf_start: runs the verifier on $CONF and waits for its port.
+vf_start() {
+	"$VERIFIER" -c "$CONF" 2>>"$TEST_DIR/verifier.err" &
+	VF_PID=$!
+	VF_PIDS="$VF_PIDS $VF_PID"
+	wait_port "$PORT" || { cat "$TEST_DIR/verifier.err" >&2; hard_error "verifier did not start"; }
+}
+
+# vf_curl CERT_PREFIX|- ARGS...: curl to the verifier over mTLS; prints
+# the status code and keeps the body in $TEST_DIR/body.
+vf_curl() {
+	_cert=$1
+	shift
+	if [ "$_cert" = - ]; then
+		set -- "$@"
+	else
+		set -- --cert "$P/$_cert.pem" --key "$P/$_cert.key" "$@"
+	fi
+	curl -s -o "$TEST_DIR/body" -w '%{http_code}' --max-time 10 \
+		--cacert "$P/ca.pem" --resolve "localhost:$PORT:127.0.0.1" "$@"
+}
+
+# last_audit: the last audit record.
+last_audit() {
+	tail -n 1 "$AUDIT" 2>/dev/null
+}
+
+# vf_raw CERT_PREFIX: sends stdin over TLS with a client certificate and
+# prints what came back (python ssl; no line ending rewriting).
+vf_raw() {
+	cat >"$TEST_DIR/raw.py" <<'PY'
+import socket, ssl, sys
+port, ca, cert, key = sys.argv[1:5]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(cert, key)
+data = sys.stdin.buffer.read()
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port))),
+                    server_hostname="localhost")
+s.settimeout(5)
+s.sendall(data)
+out = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+except (socket.timeout, ssl.SSLError, ConnectionError):
+    pass
+sys.stdout.buffer.write(out)
+PY
+	python3 "$TEST_DIR/raw.py" "$PORT" "$P/ca.pem" "$P/$1.pem" "$P/$1.key"
+}
