@@ -215,48 +215,155 @@ out:
 	return ret;
 }
 
-/* Reads every value of one subject attribute (CN, O or OU). */
-static int read_attr(gnutls_x509_crt_t crt, const char *oid,
-		     struct eg_str_list *list)
-{
-	for (unsigned idx = 0;; idx++) {
-		size_t size = 0;
-		char *buf;
-		struct eg_str *n;
-		int ret;
+/* ASN.1 universal tags of the X.520 DirectoryString choices (and the
+ * IA5String some CAs use for them). */
+enum {
+	TAG_UTF8_STRING = 12,
+	TAG_NUMERIC_STRING = 18,
+	TAG_PRINTABLE_STRING = 19,
+	TAG_TELETEX_STRING = 20,
+	TAG_IA5_STRING = 22,
+	TAG_VISIBLE_STRING = 26,
+	TAG_UNIVERSAL_STRING = 28,
+	TAG_BMP_STRING = 30,
+};
 
-		ret = gnutls_x509_crt_get_dn_by_oid(crt, oid, idx, 0, NULL,
-						    &size);
-		if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
-			return 0;
-		if (idx >= 64)
-			return EG_E_PARSE;
-		n = eg_realloc(list->v, (list->n + 1) * sizeof(*n));
-		if (n == NULL)
-			return EG_E_NOMEM;
-		list->v = n;
-		n = &list->v[list->n];
-		if (ret != GNUTLS_E_SHORT_MEMORY_BUFFER) {
-			/* A value GnuTLS will not render (e.g. an embedded
-			 * NUL): keep an empty, never-matching entry. */
-			if (str_set(n, "", 0) < 0)
-				return EG_E_NOMEM;
-			list->n++;
-			continue;
+/* Values of one attribute past this make the certificate malformed. */
+#define EG_MAX_ATTR_VALUES 64
+
+/* BMPString (width 2) or UniversalString (width 4) into UTF-8. A value
+ * that is not whole code points is kept empty, which never matches. */
+static int ucs_to_utf8(struct eg_str *s, const gnutls_datum_t *v,
+		       unsigned width)
+{
+	size_t n = v->size / width, o = 0;
+	char *out;
+
+	if (v->size % width != 0)
+		return str_set(s, "", 0);
+	out = eg_malloc(4 * n + 1);
+	if (out == NULL)
+		return EG_E_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		unsigned long c = 0;
+
+		for (unsigned b = 0; b < width; b++)
+			c = c << 8 | v->data[i * width + b];
+		if ((c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff) {
+			eg_free(out);
+			return str_set(s, "", 0);
 		}
-		buf = eg_malloc(size + 1);
-		if (buf == NULL)
-			return EG_E_NOMEM;
-		ret = gnutls_x509_crt_get_dn_by_oid(crt, oid, idx, 0, buf,
-						    &size);
-		if (ret < 0) {
-			eg_free(buf);
-			return EG_E_PARSE;
+		if (c < 0x80) {
+			out[o++] = (char)c;
+		} else if (c < 0x800) {
+			out[o++] = (char)(0xc0 | c >> 6);
+			out[o++] = (char)(0x80 | (c & 0x3f));
+		} else if (c < 0x10000) {
+			out[o++] = (char)(0xe0 | c >> 12);
+			out[o++] = (char)(0x80 | (c >> 6 & 0x3f));
+			out[o++] = (char)(0x80 | (c & 0x3f));
+		} else {
+			out[o++] = (char)(0xf0 | c >> 18);
+			out[o++] = (char)(0x80 | (c >> 12 & 0x3f));
+			out[o++] = (char)(0x80 | (c >> 6 & 0x3f));
+			out[o++] = (char)(0x80 | (c & 0x3f));
 		}
-		buf[size] = '\0';
-		n->ptr = buf;
-		n->len = size;
+	}
+	out[o] = '\0';
+	s->ptr = out;
+	s->len = o;
+	return 0;
+}
+
+/* Appends one attribute value as the string the certificate holds; a type
+ * that is not a string is kept empty, so it is listed but never matches. */
+static int add_attr(struct eg_str_list *list, unsigned long tag,
+		    const gnutls_datum_t *v)
+{
+	struct eg_str *n;
+	int ret;
+
+	if (list->n >= EG_MAX_ATTR_VALUES)
+		return EG_E_PARSE;
+	n = eg_realloc(list->v, (list->n + 1) * sizeof(*n));
+	if (n == NULL)
+		return EG_E_NOMEM;
+	list->v = n;
+	n = &list->v[list->n];
+	switch (tag) {
+	case TAG_UTF8_STRING:
+	case TAG_NUMERIC_STRING:
+	case TAG_PRINTABLE_STRING:
+	case TAG_TELETEX_STRING:
+	case TAG_IA5_STRING:
+	case TAG_VISIBLE_STRING:
+		ret = str_set(n, v->data, v->size);
+		break;
+	case TAG_BMP_STRING:
+		ret = ucs_to_utf8(n, v, 2);
+		break;
+	case TAG_UNIVERSAL_STRING:
+		ret = ucs_to_utf8(n, v, 4);
+		break;
+	default:
+		ret = str_set(n, "", 0);
+		break;
+	}
+	if (ret == 0)
 		list->n++;
+	return ret;
+}
+
+static bool oid_is(const gnutls_datum_t *oid, const char *want)
+{
+	size_t n = strlen(want);
+
+	return (oid->size == n || (oid->size == n + 1 && oid->data[n] == 0)) &&
+	       memcmp(oid->data, want, n) == 0;
+}
+
+/*
+ * Reads every CN, O and OU value of the subject, in certificate order, as
+ * the raw string values rather than GnuTLS's RFC 4514 rendering: that one
+ * escapes specials ("Example\, Inc.") and hex-encodes values it cannot
+ * print ("#0c03..."), and an allowlist entry must be compared with what the
+ * certificate says, NUL bytes included.
+ */
+static int read_subject_attrs(gnutls_x509_crt_t crt, struct eg_identity *id)
+{
+	gnutls_x509_dn_t dn;
+
+	if (gnutls_x509_crt_get_subject(crt, &dn) < 0)
+		return EG_E_PARSE;
+	for (int irdn = 0;; irdn++) {
+		for (int iava = 0;; iava++) {
+			gnutls_x509_ava_st ava;
+			struct eg_str_list *list = NULL;
+			int ret;
+
+			ret = gnutls_x509_dn_get_rdn_ava(dn, irdn, iava, &ava);
+			if (ret == GNUTLS_E_ASN1_ELEMENT_NOT_FOUND) {
+				if (iava == 0)
+					return 0;
+				break;
+			}
+			if (ret < 0)
+				return EG_E_PARSE;
+			if (oid_is(&ava.oid, GNUTLS_OID_X520_COMMON_NAME))
+				list = &id->cn;
+			else if (oid_is(&ava.oid,
+					GNUTLS_OID_X520_ORGANIZATION_NAME))
+				list = &id->o;
+			else if (
+				oid_is(&ava.oid,
+				       GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME))
+				list = &id->ou;
+			if (list == NULL)
+				continue;
+			ret = add_attr(list, ava.value_tag, &ava.value);
+			if (ret < 0)
+				return ret;
+		}
 	}
 }
 
@@ -350,11 +457,7 @@ int eg_identity_from_crt(gnutls_x509_crt_t crt, const gnutls_datum_t *der,
 		goto fail;
 
 	if ((ret = read_spki_hash(crt, id)) < 0 ||
-	    (ret = read_attr(crt, GNUTLS_OID_X520_COMMON_NAME, &id->cn)) < 0 ||
-	    (ret = read_attr(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, &id->o)) <
-		    0 ||
-	    (ret = read_attr(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME,
-			     &id->ou)) < 0 ||
+	    (ret = read_subject_attrs(crt, id)) < 0 ||
 	    (ret = read_sans(crt, id)) < 0 || (ret = read_eku(crt, id)) < 0)
 		goto fail;
 	*out = id;
