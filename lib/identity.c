@@ -60,14 +60,16 @@ bool eg_identity_dns_valid(const char *s, size_t len)
 			label = 0;
 			continue;
 		}
-		if (!isalnum(c) && c != '-' && c != '_')
+		/* ASCII only, whatever the locale of the host process. */
+		if (c >= 0x80 || (!isalnum(c) && c != '-' && c != '_'))
 			return false;
 		if (c == '-' && label == 0)
 			return false;
 		if (++label > 63)
 			return false;
 	}
-	return s[len - 1] != '-';
+	/* One trailing dot is the root; "example.com.." is an empty label. */
+	return label != 0 && s[len - 1] != '-';
 }
 
 bool eg_identity_email_valid(const char *s, size_t len)
