@@ -55,6 +55,11 @@ static int dns_canonical(const char *name, char **out)
 	len = strlen(src);
 	if (len > 0 && src[len - 1] == '.')
 		len--;
+	/* Only the root's dot is dropped: "example.com.." stays invalid. */
+	if (len == 0 || src[len - 1] == '.') {
+		gnutls_free(mapped.data);
+		return EG_E_PARSE;
+	}
 	*out = eg_memdup0(src, len);
 	gnutls_free(mapped.data);
 	if (*out == NULL)
@@ -471,49 +476,74 @@ bool eg_match_host(const char *pattern, const char *host)
 	return dot != NULL && dot != host && strcmp(dot + 1, pattern + 2) == 0;
 }
 
+/* "[v6]" literal into its canonical text form, brackets kept. */
+static int ipv6_literal(const char *lit, size_t len, char **out)
+{
+	char addr[INET6_ADDRSTRLEN + 2];
+	unsigned char bin[16];
+
+	if (len < 3 || len - 2 >= sizeof(addr))
+		return EG_E_PARSE;
+	memcpy(addr, lit + 1, len - 2);
+	addr[len - 2] = '\0';
+	if (inet_pton(AF_INET6, addr, bin) != 1)
+		return EG_E_PARSE;
+	addr[0] = '[';
+	if (inet_ntop(AF_INET6, bin, addr + 1, sizeof(addr) - 2) == NULL)
+		return EG_E_PARSE;
+	len = strlen(addr);
+	addr[len] = ']';
+	*out = eg_memdup0(addr, len + 1);
+	return *out ? 0 : EG_E_NOMEM;
+}
+
 int eg_match_normalize_host(const char *host, char **out)
 {
 	char buf[256];
+	const char *port;
+	char *name;
 	size_t len;
-	const char *end;
+	bool wildcard;
 	int ret;
 
 	*out = NULL;
 	if (host[0] == '[') {
-		/* IPv6 literal: keep the brackets' content, drop the port. */
-		end = strchr(host, ']');
-		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+		port = strchr(host, ']');
+		if (port == NULL)
 			return EG_E_PARSE;
-		len = (size_t)(end - host) + 1;
+		port++;
 	} else {
-		end = strchr(host, ':');
-		len = end ? (size_t)(end - host) : strlen(host);
+		port = host + strcspn(host, ":");
 	}
+	len = (size_t)(port - host);
+	/* An optional ":port", digits only (RFC 3986 allows none). */
+	if (*port != '\0' &&
+	    (*port != ':' || port[1 + strspn(port + 1, "0123456789")] != '\0'))
+		return EG_E_PARSE;
 	if (len == 0 || len >= sizeof(buf))
 		return EG_E_PARSE;
 	memcpy(buf, host, len);
 	buf[len] = '\0';
-	if (buf[0] == '[') {
-		*out = eg_strdup(buf);
-		if (*out == NULL)
-			return EG_E_NOMEM;
-		lower(*out, len);
+	if (buf[0] == '[')
+		return ipv6_literal(buf, len, out);
+	wildcard = strncmp(buf, "*.", 2) == 0;
+	ret = dns_canonical(wildcard ? buf + 2 : buf, &name);
+	if (ret < 0)
+		return ret;
+	if (!eg_identity_dns_valid(name, strlen(name))) {
+		eg_free(name);
+		return EG_E_PARSE;
+	}
+	if (!wildcard) {
+		*out = name;
 		return 0;
 	}
-	if (strncmp(buf, "*.", 2) == 0) {
-		char *rest;
-
-		ret = dns_canonical(buf + 2, &rest);
-		if (ret < 0)
-			return ret;
-		*out = eg_malloc(strlen(rest) + 3);
-		if (*out != NULL) {
-			(*out)[0] = '*';
-			(*out)[1] = '.';
-			memcpy(*out + 2, rest, strlen(rest) + 1);
-		}
-		eg_free(rest);
-		return *out ? 0 : EG_E_NOMEM;
+	len = strlen(name);
+	*out = eg_malloc(len + 3);
+	if (*out != NULL) {
+		memcpy(*out, "*.", 2);
+		memcpy(*out + 2, name, len + 1);
 	}
-	return dns_canonical(buf, out);
+	eg_free(name);
+	return *out ? 0 : EG_E_NOMEM;
 }
