@@ -54,7 +54,8 @@ daemon_edgeguard_verifier_LDADD = daemon/core/libegcore.la \
 	$(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(PTHREAD_LIBS)
 
 EG_VERIFIER_TESTS = \
-	tests/integration/verifier-basic.sh
+	tests/integration/verifier-basic.sh \
+	tests/integration/verifier-reload.sh
 TESTS += $(EG_VERIFIER_TESTS)
 EXTRA_DIST += $(EG_VERIFIER_TESTS) tests/integration/verifier-lib.sh \
 	tests/integration/echo-backend.py conf/verifier.conf

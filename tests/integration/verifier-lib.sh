@@ -102,28 +102,43 @@ last_audit() {
 	tail -n 1 "$AUDIT" 2>/dev/null
 }
 
-# vf_raw CERT_PREFIX: sends stdin over TLS with a client certificate and
-# prints what came back (python ssl; no line ending rewriting).
+# vf_raw CERT_PREFIX: sends stdin (as it arrives) over TLS with a client
+# certificate and prints what came back until the server closes.
 vf_raw() {
 	cat >"$TEST_DIR/raw.py" <<'PY'
-import socket, ssl, sys
+import os, select, socket, ssl, sys, time
 port, ca, cert, key = sys.argv[1:5]
 ctx = ssl.create_default_context(cafile=ca)
 ctx.load_cert_chain(cert, key)
-data = sys.stdin.buffer.read()
 s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port))),
                     server_hostname="localhost")
-s.settimeout(5)
-s.sendall(data)
-out = b""
-try:
-    while True:
-        b = s.recv(65536)
+# One thread: stdin is sent as it arrives (a test can pause between
+# requests) while responses are read, until the server closes.
+s.setblocking(False)
+out, stdin_open, deadline = b"", True, time.time() + 8
+while time.time() < deadline:
+    r, _, _ = select.select([s] + ([0] if stdin_open else []), [], [], 0.2)
+    if 0 in r:
+        b = os.read(0, 65536)
+        if not b:
+            stdin_open = False
+        else:
+            s.setblocking(True)
+            try:
+                s.sendall(b)
+            except OSError:
+                stdin_open = False
+            s.setblocking(False)
+    if s in r or s.pending():
+        try:
+            b = s.recv(65536)
+        except ssl.SSLWantReadError:
+            continue
+        except (ssl.SSLError, ConnectionError):
+            break
         if not b:
             break
         out += b
-except (socket.timeout, ssl.SSLError, ConnectionError):
-    pass
 sys.stdout.buffer.write(out)
 PY
 	python3 "$TEST_DIR/raw.py" "$PORT" "$P/ca.pem" "$P/$1.pem" "$P/$1.key"
