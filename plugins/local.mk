@@ -1,1 +1,55 @@
-# nginx and Apache httpd modules (issue 5): filled in by their module.
+# nginx dynamic module and Apache httpd module (issue 5). Each is built by
+# its server's own tool chain (nginx's configure from nginx-dev, apxs from
+# apache2-dev) against this tree's libedgeguard, linked to the shared
+# library with a RUNPATH of $(libdir); the tests point LD_LIBRARY_PATH at
+# lib/.libs instead.
+EG_PLUGIN_ENV = EDGEGUARD_INCS='$(abs_top_srcdir)/lib/include' \
+	EDGEGUARD_LIBS='-L$(abs_top_builddir)/lib/.libs -ledgeguard' \
+	EDGEGUARD_RPATH='$(libdir)' EG_WARN_CFLAGS='$(EG_WARN_CFLAGS)' MAKE='$(MAKE)'
+
+EXTRA_DIST += \
+	plugins/nginx/config \
+	plugins/nginx/ngx_http_edgeguard_module.c \
+	plugins/nginx/build-module.sh \
+	plugins/apache/mod_edgeguard.c \
+	plugins/apache/build-module.sh \
+	conf/nginx-origin.conf \
+	conf/nginx-auth-request.conf \
+	conf/apache-origin.conf
+
+if BUILD_NGINX_MODULE
+nginxmoduledir = $(NGINX_MODULEDIR)
+nginxmodule_DATA = plugins/nginx-build/objs/ngx_http_edgeguard_module.so
+plugins/nginx-build/objs/ngx_http_edgeguard_module.so: lib/libedgeguard.la \
+		$(srcdir)/plugins/nginx/config \
+		$(srcdir)/plugins/nginx/ngx_http_edgeguard_module.c \
+		$(srcdir)/plugins/nginx/build-module.sh
+	+$(AM_V_GEN)$(EG_PLUGIN_ENV) bash $(srcdir)/plugins/nginx/build-module.sh \
+		'$(NGINX_SRC)' plugins/nginx-build $(srcdir)/plugins/nginx >/dev/null
+endif
+
+if BUILD_APACHE_MODULE
+apachemoduledir = $(APACHE_MODULEDIR)
+apachemodule_DATA = plugins/apache-build/mod_edgeguard.so
+plugins/apache-build/mod_edgeguard.so: lib/libedgeguard.la \
+		$(srcdir)/plugins/apache/mod_edgeguard.c \
+		$(srcdir)/plugins/apache/build-module.sh
+	+$(AM_V_GEN)$(EG_PLUGIN_ENV) $(SHELL) \
+		$(srcdir)/plugins/apache/build-module.sh '$(APXS)' \
+		plugins/apache-build $(srcdir)/plugins/apache/mod_edgeguard.c \
+		>/dev/null
+endif
+
+# Both enforcement points run the one table of certificate cases.
+EG_PLUGIN_TESTS = \
+	tests/integration/plugin-nginx.sh \
+	tests/integration/plugin-apache.sh
+TESTS += $(EG_PLUGIN_TESTS)
+EXTRA_DIST += $(EG_PLUGIN_TESTS) \
+	tests/integration/plugin-lib.sh \
+	tests/integration/cases.tsv
+
+# The module build trees; hooked into the shared clean-local: target.
+clean-local-plugins:
+	-rm -rf plugins/nginx-build plugins/apache-build
+.PHONY: clean-local-plugins

@@ -1,0 +1,189 @@
+# The certificate cases of tests/integration/cases.tsv, run against any
+# enforcement point (nginx module, Apache module, the verifier daemon).
+# Source it after setting nothing; it sources lib.sh. An enforcement point's
+# test supplies only:
+#   - a base URL ("https://127.0.0.1:PORT"),
+#   - how to present a client certificate: eg_cert_args SPEC prints curl
+#     options (default --cert/--key from the PKI directory; redefine it
+#     after sourcing this file to present certificates differently),
+#   - the audit file its policy writes to.
+#
+#   eg_make_pki DIR          every certificate the table names (edgeguard pki)
+#   eg_write_policy DIR      DIR/policy.conf with policy + audit groups
+#   eg_run_cases URL AUDIT COMPONENT
+#                            runs every case; fails listing each mismatch
+. "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+
+EG_CASES="$top_srcdir/tests/integration/cases.tsv"
+EG_PKI=
+
+# Runs one `edgeguard pki` command quietly; a failure is a hard error.
+eg_pki() {
+	"$EDGEGUARD" pki "$@" >"$TEST_DIR/pki.log" 2>&1 ||
+		hard_error "edgeguard pki $*: $(cat "$TEST_DIR/pki.log")"
+}
+
+# eg_make_pki DIR: demo CA with origin and edge certificates (pki init),
+# plus one client certificate per cert_spec of cases.tsv and the CA's CRL.
+eg_make_pki() {
+	[ -x "$EDGEGUARD" ] || skip "edgeguard CLI not built: $EDGEGUARD"
+	EG_PKI=$1
+	eg_pki init "$EG_PKI" --origin-name origin.example.com \
+		--origin-name localhost
+	eg_pki ca --out "$EG_PKI/other-ca" --cn "some other CA"
+	eg_pki issue --ca "$EG_PKI/other-ca" --out "$EG_PKI/foreign" --client \
+		--dns edge.example.net
+	eg_pki issue --ca "$EG_PKI" --out "$EG_PKI/wildcard" --client \
+		--dns node7.edges.example.net
+	eg_pki issue --ca "$EG_PKI" --out "$EG_PKI/expired" --client \
+		--dns edge.example.net --not-before 2020-01-01T00:00:00Z \
+		--not-after 2021-01-01T00:00:00Z
+	eg_pki issue --ca "$EG_PKI" --out "$EG_PKI/notyet" --client \
+		--dns edge.example.net --not-before 2099-01-01T00:00:00Z \
+		--not-after 2100-01-01T00:00:00Z
+	eg_pki issue --ca "$EG_PKI" --out "$EG_PKI/revoked" --client \
+		--dns edge.example.net
+	eg_pki issue --ca "$EG_PKI" --out "$EG_PKI/noeku" --no-eku \
+		--dns edge.example.net
+	eg_pki issue --ca "$EG_PKI" --out "$EG_PKI/badsan" --client \
+		--dns intruder.example.org
+	eg_pki crl --ca "$EG_PKI" --out "$EG_PKI/ca.crl" \
+		--revoke "$EG_PKI/revoked.pem"
+}
+
+# eg_write_policy DIR [DEFAULT_DNS]: the policy cases.tsv describes, its
+# audit records going to DIR/audit.jsonl. DEFAULT_DNS replaces the default
+# rule's DNS allowlist (libconfig list body) for reload tests.
+eg_write_policy() {
+	_dns=${2:-'"edge.example.net", "*.edges.example.net"'}
+	cat >"$1/policy.conf" <<EOF
+# Written by tests/integration/plugin-lib.sh: the policy of cases.tsv.
+policy = {
+	trust = {
+		ca_files = [ "ca.pem" ];
+		crl_files = [ "ca.crl" ];
+	};
+	default = {
+		allow = { dns = [ $_dns ]; };
+	};
+	rules = (
+		{
+			name = "api";
+			hosts = [ "api.example.com" ];
+			allow = { uri = [ "spiffe://example.net/edge/*" ]; };
+		},
+		{
+			name = "shadow";
+			paths = [ "/shadow" ];
+			mode = "log-only";
+			allow = { dns = [ "edge.example.net" ]; };
+		}
+	);
+};
+audit = {
+	file = "audit.jsonl";
+};
+EOF
+}
+
+# eg_cert_args SPEC: curl options presenting the client certificate SPEC.
+eg_cert_args() {
+	[ "$1" = none ] || printf '%s\n' --cert "$EG_PKI/$1.pem" --key "$EG_PKI/$1.key"
+}
+
+# eg_lines FILE: number of complete lines in FILE (0 when absent).
+eg_lines() {
+	if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi
+}
+
+# eg_audit_after FILE SKIP: the records after line SKIP, one per line as
+# "event<TAB>reason<TAB>component<TAB>host<TAB>path<TAB>count<TAB>mode".
+eg_audit_after() {
+	python3 -c '
+import json, sys
+with open(sys.argv[1], "rb") as f:
+    lines = f.read().split(b"\n")[int(sys.argv[2]):]
+for line in lines:
+    if line.strip():
+        r = json.loads(line)
+        print("\t".join(str(r.get(k)) for k in
+              ("event", "reason", "component", "host", "path", "count",
+               "mode")))
+' "$1" "$2" || echo "unparsable-audit-record"
+}
+
+# eg_request URL HOST PATH SPEC: one HTTPS request from 127.0.0.1 with SNI
+# and Host set to HOST; the body lands in $TEST_DIR/body, the status is
+# printed ("000" when no HTTP answer came).
+eg_request() {
+	_port=${1##*:}
+	_scheme=${1%%://*}
+	rm -f "$TEST_DIR/body" "$TEST_DIR/headers"
+	# shellcheck disable=SC2046 # one curl option per line
+	curl -sk --max-time 10 -o "$TEST_DIR/body" -w '%{http_code}' \
+		-D "$TEST_DIR/headers" --resolve "$2:$_port:127.0.0.1" \
+		$(eg_cert_args "$4") "$_scheme://$2:$_port$3" 2>"$TEST_DIR/curl.err" ||
+		true
+}
+
+# eg_check_case NAME URL AUDIT COMPONENT SPEC HOST PATH STATUS REASON:
+# one request and its audit record; prints a line per mismatch.
+eg_check_case() {
+	_name=$1 _url=$2 _audit=$3 _comp=$4 _spec=$5 _host=$6
+	_path=$7 _status=$8 _reason=$9
+	# a query unique to the case keeps aggregation from folding two cases
+	case $_path in *\?*) _target="$_path&eg-case=$_name" ;;
+	*) _target="$_path?eg-case=$_name" ;; esac
+	_before=$(eg_lines "$_audit")
+	_got=$(eg_request "$_url" "$_host" "$_target" "$_spec")
+	[ "$_got" = "$_status" ] ||
+		echo "$_name: status $_got, expected $_status $(cat "$TEST_DIR/curl.err" 2>/dev/null)"
+	if [ "$_status" = 403 ]; then
+		_want="403 Forbidden: $_reason"
+		_body=$(cat "$TEST_DIR/body" 2>/dev/null)
+		[ "$_body" = "$_want" ] && [ "$(tail -c 1 "$TEST_DIR/body" | od -An -c | tr -d ' ')" = '\n' ] ||
+			echo "$_name: body '$_body', expected '$_want' and a newline"
+	fi
+	if [ "$_reason" = - ]; then
+		_expect=
+	elif [ "$_status" = 403 ]; then
+		_expect="reject	$_reason	$_comp	$_host	$_target	1"
+	else
+		_expect="would_reject	$_reason	$_comp	$_host	$_target	1"
+	fi
+	# records are written before the answer; allow a moment for slow disks
+	_want_lines=$_before
+	[ -z "$_expect" ] || _want_lines=$((_before + 1))
+	_i=0
+	while [ "$(eg_lines "$_audit")" -lt "$_want_lines" ] && [ $_i -lt 20 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	_records=$(eg_audit_after "$_audit" "$_before" | cut -f1-6)
+	[ "$_records" = "$_expect" ] ||
+		echo "$_name: audit records '$_records', expected '$_expect'"
+}
+
+# eg_run_cases URL AUDIT COMPONENT: every case of cases.tsv against the
+# enforcement point at URL; fails listing all mismatches.
+eg_run_cases() {
+	_failures=
+	_n=0
+	while IFS='	' read -r name spec host path status reason; do
+		case $name in '' | '#'*) continue ;; esac
+		_n=$((_n + 1))
+		_out=$(eg_check_case "$name" "$1" "$2" "$3" "$spec" "$host" \
+			"$path" "$status" "$reason")
+		if [ -n "$_out" ]; then
+			_failures="$_failures$_out
+"
+			echo "not ok - $name"
+		else
+			echo "ok - $name ($status $reason)"
+		fi
+	done <"$EG_CASES"
+	[ "$_n" -gt 0 ] || hard_error "no cases read from $EG_CASES"
+	[ -z "$_failures" ] ||
+		fail "$3 decided differently from cases.tsv:
+$_failures"
+}

@@ -1,0 +1,152 @@
+#!/bin/bash
+# ngx_http_edgeguard_module inside Debian's nginx: the table of certificate
+# cases, nginx's own 495/496 answers turned into audited 403s, the module's
+# directives and variables, and policy reload with nginx -s reload.
+. "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/plugin-lib.sh"
+
+need curl
+need python3
+NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$NGINX_BIN" ] || skip "nginx not installed"
+MODULE="$top_builddir/plugins/nginx-build/objs/ngx_http_edgeguard_module.so"
+[ -f "$MODULE" ] || skip "nginx module not built (configure --with-nginx-module; needs nginx-dev)"
+export LD_LIBRARY_PATH="$top_builddir/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+# Workers run as nobody: everything they read must be world-readable (keys
+# are read by the master, as root).
+chmod 755 "$TEST_DIR"
+eg_make_pki "$TEST_DIR/pki"
+eg_write_policy "$TEST_DIR/pki"
+mkdir -p "$TEST_DIR/www" "$TEST_DIR/tmp"
+echo ok >"$TEST_DIR/www/ok.txt"
+chmod -R a+rX "$TEST_DIR/www"
+AUDIT="$TEST_DIR/pki/audit.jsonl"
+
+PORT=$(free_port)
+STRICT_PORT=$(free_port)
+[ "$PORT" != "$STRICT_PORT" ] || STRICT_PORT=$(free_port)
+
+cat >"$TEST_DIR/nginx.conf" <<EOF
+load_module $MODULE;
+worker_processes 2;
+pid $TEST_DIR/nginx.pid;
+error_log $TEST_DIR/error.log info;
+events { worker_connections 64; }
+http {
+	client_body_temp_path $TEST_DIR/tmp/body;
+	proxy_temp_path $TEST_DIR/tmp/proxy;
+	fastcgi_temp_path $TEST_DIR/tmp/fastcgi;
+	uwsgi_temp_path $TEST_DIR/tmp/uwsgi;
+	scgi_temp_path $TEST_DIR/tmp/scgi;
+	log_format edgeguard '\$status reason=\$edgeguard_reason rule=\$edgeguard_rule identity=\$edgeguard_identity';
+	access_log $TEST_DIR/access.log edgeguard;
+	root $TEST_DIR/www;
+
+	ssl_certificate $TEST_DIR/pki/origin.pem;
+	ssl_certificate_key $TEST_DIR/pki/origin.key;
+	edgeguard_policy $TEST_DIR/pki/policy.conf;
+
+	server {
+		listen 127.0.0.1:$PORT ssl;
+		server_name _;
+		ssl_verify_client optional_no_ca;
+		edgeguard on;
+		add_header X-Edgeguard-Identity \$edgeguard_identity always;
+		add_header X-Edgeguard-Rule \$edgeguard_rule always;
+		location / { try_files /ok.txt =404; }
+		location /off/ { edgeguard off; try_files /ok.txt =404; }
+		location /observe/ { edgeguard log-only; try_files /ok.txt =404; }
+	}
+
+	# nginx judges certificates itself here and answers 495/496 before
+	# any module runs; edgeguard must still answer an audited 403.
+	server {
+		listen 127.0.0.1:$STRICT_PORT ssl;
+		server_name _;
+		ssl_verify_client on;
+		ssl_client_certificate $TEST_DIR/pki/ca.pem;
+		edgeguard on;
+		location / { try_files /ok.txt =404; }
+	}
+}
+EOF
+
+"$NGINX_BIN" -t -p "$TEST_DIR" -c "$TEST_DIR/nginx.conf" >"$TEST_DIR/t.log" 2>&1 ||
+	hard_error "nginx -t: $(cat "$TEST_DIR/t.log")"
+
+NGINX_PID=
+cleanup_hook() {
+	if [ -n "$NGINX_PID" ]; then
+		kill "$NGINX_PID" 2>/dev/null
+		wait "$NGINX_PID" 2>/dev/null
+	fi
+}
+"$NGINX_BIN" -p "$TEST_DIR" -c "$TEST_DIR/nginx.conf" -g 'daemon off;' &
+NGINX_PID=$!
+wait_port "$PORT" 10 && wait_port "$STRICT_PORT" 10 ||
+	hard_error "nginx did not start: $(cat "$TEST_DIR/error.log")"
+
+URL="https://127.0.0.1:$PORT"
+STRICT_URL="https://127.0.0.1:$STRICT_PORT"
+
+echo "# the table of cases"
+eg_run_cases "$URL" "$AUDIT" nginx
+
+echo "# variables"
+status=$(eg_request "$URL" origin.example.com /x edge)
+assert_eq "edge status" 200 "$status"
+assert_contains "identity header" "X-Edgeguard-Identity: dns=edge.example.net" "$(tr -d '\r' <"$TEST_DIR/headers")"
+assert_contains "rule header" "X-Edgeguard-Rule: default" "$(tr -d '\r' <"$TEST_DIR/headers")"
+status=$(eg_request "$URL" api.example.com /v1 edge)
+assert_eq "api status" 200 "$status"
+assert_contains "identity header (uri)" "X-Edgeguard-Identity: uri=spiffe://example.net/edge/1" "$(tr -d '\r' <"$TEST_DIR/headers")"
+assert_contains "access log" "403 reason=identity_not_allowed rule=default identity=" "$(cat "$TEST_DIR/access.log")"
+echo "ok - \$edgeguard_identity, \$edgeguard_rule, \$edgeguard_reason"
+
+echo "# directives: edgeguard off / log-only"
+eg_out=$(eg_check_case off-location "$URL" "$AUDIT" nginx none origin.example.com /off/page 200 -)
+[ -z "$eg_out" ] || fail "$eg_out"
+eg_out=$(eg_check_case log-only-location "$URL" "$AUDIT" nginx badsan origin.example.com /observe/page 200 identity_not_allowed)
+[ -z "$eg_out" ] || fail "$eg_out"
+eg_audit_after "$AUDIT" "$(($(eg_lines "$AUDIT") - 1))" | grep -q '	log-only$' ||
+	fail "log-only location: audit mode is not log-only"
+echo "ok - edgeguard off admits unaudited; edgeguard log-only audits would_reject"
+
+echo "# nginx's own 495/496 become audited 403s"
+for c in "strict-no-certificate none 403 no_certificate" \
+	"strict-other-ca foreign 403 untrusted_issuer" \
+	"strict-expired expired 403 expired" \
+	"strict-san-not-allowed badsan 403 identity_not_allowed" \
+	"strict-edge edge 200 -"; do
+	# shellcheck disable=SC2086 # fields of the case line
+	set -- $c
+	eg_out=$(eg_check_case "$1" "$STRICT_URL" "$AUDIT" nginx "$2" origin.example.com /s "$3" "$4")
+	[ -z "$eg_out" ] || fail "$eg_out"
+	echo "ok - $1 ($3 $4)"
+done
+
+echo "# nginx -s reload applies a changed policy; a broken one is refused"
+eg_write_policy "$TEST_DIR/pki" '"*.edges.example.net"'
+kill -HUP "$NGINX_PID"
+i=0
+while [ "$(eg_request "$URL" origin.example.com /r edge)" != 403 ]; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || fail "reload: edge.example.net still admitted after the allowlist dropped it"
+	sleep 0.1
+done
+assert_eq "reload reason" "403 Forbidden: identity_not_allowed" "$(cat "$TEST_DIR/body")"
+echo 'policy = { trust = { ca_files = [ "ca.pem" ]; }; default = { allow = { dns = [ "edge.example.net" ]; }; bogus = 1; }; };' \
+	>"$TEST_DIR/pki/policy.conf"
+"$NGINX_BIN" -t -p "$TEST_DIR" -c "$TEST_DIR/nginx.conf" >"$TEST_DIR/t.log" 2>&1 &&
+	fail "nginx -t accepted a broken policy"
+assert_contains "nginx -t names file:line:key" "policy.conf:1: policy.default.bogus" "$(cat "$TEST_DIR/t.log")"
+kill -HUP "$NGINX_PID"
+sleep 1
+assert_eq "old policy keeps serving" 403 "$(eg_request "$URL" origin.example.com /r2 edge)"
+assert_eq "old policy keeps serving" 200 "$(eg_request "$URL" origin.example.com /r2 wildcard)"
+echo "ok - reload"
+
+kill -0 "$NGINX_PID" 2>/dev/null || fail "nginx died: $(cat "$TEST_DIR/error.log")"
+! grep -E '\[(alert|emerg|crit)\]' "$TEST_DIR/error.log" | grep -v 'policy.default.bogus' ||
+	fail "nginx logged alerts"
+exit 0
