@@ -55,7 +55,9 @@ daemon_edgeguard_verifier_LDADD = daemon/core/libegcore.la \
 
 EG_VERIFIER_TESTS = \
 	tests/integration/verifier-basic.sh \
-	tests/integration/verifier-reload.sh
+	tests/integration/verifier-reload.sh \
+	tests/integration/verifier-limits.sh \
+	tests/integration/verifier-authz.sh
 TESTS += $(EG_VERIFIER_TESTS)
 EXTRA_DIST += $(EG_VERIFIER_TESTS) tests/integration/verifier-lib.sh \
 	tests/integration/echo-backend.py conf/verifier.conf

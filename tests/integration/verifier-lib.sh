@@ -46,7 +46,8 @@ vf_backend() {
 }
 
 # vf_config [ALLOW] [EXTRA_VERIFIER_KEYS] [EXTRA_POLICY_KEYS]: writes
-# $CONF with a verifier on $PORT (and admin on $ADMIN_PORT).
+# $CONF with a verifier on $PORT (and admin on $ADMIN_PORT); $WORKERS and
+# $TLS_EXTRA (keys of the tls group) adjust it.
 vf_config() {
 	: "${PORT:=$(free_port)}"
 	: "${ADMIN_PORT:=$(free_port)}"
@@ -56,9 +57,9 @@ vf_config() {
 	cat >"$CONF.tmp" <<CONF
 verifier = {
   listen = [ "127.0.0.1:$PORT" ];
-  tls = { cert = "pki/origin.pem"; key = "pki/origin.key"; };
+  tls = { cert = "pki/origin.pem"; key = "pki/origin.key"; ${TLS_EXTRA:-} };
   backend = "127.0.0.1:$BACKEND_PORT";
-  workers = 2;
+  workers = ${WORKERS:-2};
   admin = { listen = "127.0.0.1:$ADMIN_PORT"; };
   ${2:-}
 };
