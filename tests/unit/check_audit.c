@@ -1145,6 +1145,17 @@ START_TEST(test_reopen_failure_keeps_old_file)
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
 	log = open_log(file, 0, 16, 256);
 	ck_assert_int_eq(rename(dir, moved), 0);
+	{
+		struct eg_audit_config cfg = {.file = file};
+		struct eg_audit_log *none = (void *)1;
+		char err[8192];
+
+		ck_assert_int_eq(
+			eg_audit_log_open(&cfg, &none, err, sizeof(err)),
+			EG_E_IO);
+		ck_assert_ptr_null(none);
+		ck_assert_ptr_nonnull(strstr(err, file));
+	}
 	ck_assert_int_eq(eg_audit_log_reopen(log), EG_E_IO);
 	ck_assert_int_eq(eg_audit_log_record(log, &ev), 0);
 	eg_audit_log_close(log);
