@@ -120,6 +120,9 @@ eg_audit_after "$AUDIT" "$(($(eg_lines "$AUDIT") - 1))" | grep -q '	log-only$' |
 	fail "LogOnly location: audit mode is not log-only"
 echo "ok - Edgeguard Off admits unaudited; Edgeguard LogOnly audits would_reject"
 
+echo "# flood aggregation"
+eg_check_flood "$URL" "$AUDIT" apache 40
+
 echo "# graceful restart applies a changed policy; a broken one is refused"
 eg_write_policy "$TEST_DIR/pki" '"*.edges.example.net"'
 "$HTTPD" -f "$TEST_DIR/httpd.conf" -k graceful || fail "graceful restart failed"

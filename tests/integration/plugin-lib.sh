@@ -12,6 +12,8 @@
 #   eg_write_policy DIR      DIR/policy.conf with policy + audit groups
 #   eg_run_cases URL AUDIT COMPONENT
 #                            runs every case; fails listing each mismatch
+#   eg_check_flood URL AUDIT COMPONENT N
+#                            N identical rejections: counts exact
 . "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 
 EG_CASES="$top_srcdir/tests/integration/cases.tsv"
@@ -186,4 +188,33 @@ eg_run_cases() {
 	[ -z "$_failures" ] ||
 		fail "$3 decided differently from cases.tsv:
 $_failures"
+}
+
+# eg_check_flood URL AUDIT COMPONENT N: N identical rejections (no
+# certificate, one path) within an aggregation window. Each process of the
+# enforcement point writes its first record at once and the rest as one
+# folded record when its window ends (flush timer or thread, since no
+# further request comes); the counts must add up to exactly N.
+eg_check_flood() {
+	_before=$(eg_lines "$2")
+	_i=0
+	while [ $_i -lt "$4" ]; do
+		_got=$(eg_request "$1" origin.example.com /flood none)
+		[ "$_got" = 403 ] || fail "flood request $_i: status $_got"
+		_i=$((_i + 1))
+	done
+	# the window is 1 s and flushes run every second
+	_i=0
+	while :; do
+		_sum=$(eg_audit_after "$2" "$_before" |
+			awk -F'\t' '$1 == "reject" && $2 == "no_certificate" && $5 == "/flood" { s += $6 } END { print s + 0 }')
+		[ "$_sum" -lt "$4" ] || break
+		_i=$((_i + 1))
+		[ $_i -lt 50 ] || break
+		sleep 0.1
+	done
+	assert_eq "$3: sum of audit counts for $4 identical rejections" "$4" "$_sum"
+	eg_audit_after "$2" "$_before" | awk -F'\t' -v c="$3" '$3 != c { bad = 1 } END { exit bad }' ||
+		fail "$3: flood records carry another component"
+	echo "ok - $4 identical rejections: $(eg_audit_after "$2" "$_before" | wc -l) records, counts sum to $_sum"
 }

@@ -112,6 +112,9 @@ eg_audit_after "$AUDIT" "$(($(eg_lines "$AUDIT") - 1))" | grep -q '	log-only$' |
 	fail "log-only location: audit mode is not log-only"
 echo "ok - edgeguard off admits unaudited; edgeguard log-only audits would_reject"
 
+echo "# flood aggregation"
+eg_check_flood "$URL" "$AUDIT" nginx 40
+
 echo "# nginx's own 495/496 become audited 403s"
 for c in "strict-no-certificate none 403 no_certificate" \
 	"strict-other-ca foreign 403 untrusted_issuer" \
