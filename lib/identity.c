@@ -512,22 +512,31 @@ void eg_identity_free(struct eg_identity *id)
 	eg_free(id);
 }
 
-/* Appends "key=value" with non-printable bytes as \xNN; stops when full. */
+/*
+ * Appends "key=value" with non-printable bytes as \xNN. An entry that does
+ * not fit is left out whole and ends the summary (the return value then
+ * says "full"): a cut value would read as a different, shorter name.
+ */
 static size_t summary_add(char *buf, size_t len, size_t off, const char *key,
 			  const struct eg_str *v)
 {
+	size_t start = off;
 	int n;
 
 	if (off + 1 >= len)
 		return off;
 	n = snprintf(buf + off, len - off, "%s%s=", off ? ", " : "", key);
 	if (n < 0 || (size_t)n >= len - off)
-		return len - 1;
+		goto full;
 	off += (size_t)n;
-	for (size_t i = 0; i < v->len && off + 5 < len; i++) {
+	for (size_t i = 0; i < v->len; i++) {
 		unsigned char c = (unsigned char)v->ptr[i];
+		bool plain = c >= 0x20 && c < 0x7f && c != '\\';
 
-		if (c >= 0x20 && c < 0x7f && c != '\\')
+		/* The byte as 1 or 4 characters, and the terminator. */
+		if (off + (plain ? 1 : 4) + 1 > len)
+			goto full;
+		if (plain)
 			buf[off++] = (char)c;
 		else
 			off += (size_t)snprintf(buf + off, len - off, "\\x%02x",
@@ -535,6 +544,9 @@ static size_t summary_add(char *buf, size_t len, size_t off, const char *key,
 	}
 	buf[off] = '\0';
 	return off;
+full:
+	buf[start] = '\0';
+	return len;
 }
 
 const char *eg_identity_summary(const struct eg_identity *id, char *buf,
