@@ -40,10 +40,12 @@ plugins/apache-build/mod_edgeguard.so: lib/libedgeguard.la \
 		>/dev/null
 endif
 
-# Both enforcement points run the one table of certificate cases.
+# Every enforcement point runs the one table of certificate cases: the two
+# modules, and nginx auth_request in front of the verifier's authz endpoint.
 EG_PLUGIN_TESTS = \
 	tests/integration/plugin-nginx.sh \
-	tests/integration/plugin-apache.sh
+	tests/integration/plugin-apache.sh \
+	tests/integration/plugin-nginx-authz.sh
 TESTS += $(EG_PLUGIN_TESTS)
 EXTRA_DIST += $(EG_PLUGIN_TESTS) \
 	tests/integration/plugin-lib.sh \
