@@ -278,13 +278,17 @@ static int load_policy(const config_t *cfg, const char *name,
 	int ret;
 
 	*out = NULL;
-	if (g == NULL || !config_setting_is_group(g)) {
+	if (g == NULL) {
 		snprintf(err, errlen,
 			 "%s: no `policy = { trust = { ca_files = [...]; }; "
 			 "default = { ... }; };` group",
 			 name);
 		return EG_E_CONFIG;
 	}
+	if (!config_setting_is_group(g))
+		return eg_cfg_error(err, errlen, g,
+				    "expected a group: policy = { trust = "
+				    "{ ... }; default = { ... }; };");
 	if ((ret = eg_cfg_only_keys(g, keys, err, errlen)) < 0)
 		return ret;
 	p = eg_calloc(1, sizeof(*p));
