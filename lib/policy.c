@@ -349,6 +349,22 @@ int eg_policy_load_file(const char *path, struct eg_policy **out, char *err,
 	return ret;
 }
 
+/*
+ * libconfig records no file name for settings read from memory, so
+ * eg_cfg_error() writes "(config)" where the file goes: put the caller's
+ * name there, as eg_policy_load_string() promises.
+ */
+static void name_string_source(char *err, size_t errlen, const char *name)
+{
+	static const char anon[] = "(config):";
+	char rest[1024];
+
+	if (strncmp(err, anon, strlen(anon)) != 0)
+		return;
+	snprintf(rest, sizeof(rest), "%s", err + strlen(anon) - 1);
+	snprintf(err, errlen, "%s%s", name, rest);
+}
+
 int eg_policy_load_string(const char *text, const char *name,
 			  const char *base_dir, struct eg_policy **out,
 			  char *err, size_t errlen)
@@ -363,6 +379,8 @@ int eg_policy_load_string(const char *text, const char *name,
 	ret = eg_cfg_read_string(&cfg, text, name, err, errlen);
 	if (ret == 0)
 		ret = load_policy(&cfg, name, base_dir, out, err, errlen);
+	if (ret == EG_E_CONFIG && errlen > 0)
+		name_string_source(err, errlen, name);
 	config_destroy(&cfg);
 	return ret;
 }
