@@ -400,12 +400,39 @@ static const char *edgeguard_peer_addr(request_rec *r)
                         c->client_ip ? c->client_ip : "", (unsigned)port);
 }
 
+/*
+ * Whether this decision was already audited for the request an internal
+ * redirect (ErrorDocument, mod_rewrite) came from: one request, one audit
+ * record. Records it in r->notes otherwise.
+ */
+static int edgeguard_marked(request_rec *r, const edgeguard_policy_rec *ep,
+                            const struct eg_decision *dec)
+{
+    const char *mark = apr_psprintf(r->pool, "%pp|%d|%d|%s", (void *)ep,
+                                    (int)dec->event, (int)dec->reason,
+                                    dec->rule ? dec->rule : "");
+    const request_rec *prev;
+
+    for (prev = r->prev; prev != NULL; prev = prev->prev) {
+        const char *m = apr_table_get(prev->notes, "edgeguard_module");
+
+        if (m != NULL) {
+            if (strcmp(m, mark) == 0) {
+                return 1;
+            }
+            break;
+        }
+    }
+    apr_table_setn(r->notes, "edgeguard_module", mark);
+    return 0;
+}
+
 static void edgeguard_audit(request_rec *r, const edgeguard_policy_rec *ep,
                             const struct eg_decision *dec)
 {
     struct eg_audit_event ev;
 
-    if (ep->audit == NULL) {
+    if (ep->audit == NULL || edgeguard_marked(r, ep, dec)) {
         return;
     }
     memset(&ev, 0, sizeof(ev));

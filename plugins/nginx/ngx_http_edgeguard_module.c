@@ -62,6 +62,17 @@ typedef struct {
     ngx_uint_t                     next;      /* slot to evict */
 } ngx_http_edgeguard_conn_t;
 
+/* What was last audited for a request. Internal redirects (index,
+ * error_page, try_files fallbacks) run the phases again with a fresh module
+ * context, yet one request must give one audit record: the mark lives in a
+ * request pool cleanup entry, which outlives the context. */
+typedef struct {
+    ngx_http_edgeguard_policy_t   *policy;
+    const char                    *rule;      /* borrowed from the policy */
+    enum eg_event                  event;
+    enum eg_reason                 reason;
+} ngx_http_edgeguard_mark_t;
+
 /* Per request: the decision, exposed through variables. Strings live in
  * the request pool. */
 typedef struct {
@@ -85,6 +96,7 @@ static char *ngx_http_edgeguard_policy(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_edgeguard_policy_cleanup(void *data);
 static void ngx_http_edgeguard_conn_cleanup(void *data);
+static void ngx_http_edgeguard_mark_cleanup(void *data);
 static ngx_int_t ngx_http_edgeguard_add_variables(ngx_conf_t *cf);
 static void *ngx_http_edgeguard_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_edgeguard_create_loc_conf(ngx_conf_t *cf);
@@ -420,6 +432,62 @@ ngx_http_edgeguard_conn_cleanup(void *data)
 }
 
 
+/*
+ * Whether this decision was already audited for r (before an internal
+ * redirect); records it otherwise.
+ */
+static ngx_uint_t
+ngx_http_edgeguard_marked(ngx_http_request_t *r,
+    ngx_http_edgeguard_policy_t *ep, struct eg_decision *dec)
+{
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_edgeguard_mark_t  *mark;
+
+    mark = NULL;
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_edgeguard_mark_cleanup) {
+            mark = cln->data;
+            break;
+        }
+    }
+
+    if (mark
+        && mark->policy == ep
+        && mark->rule == dec->rule
+        && mark->event == dec->event
+        && mark->reason == dec->reason)
+    {
+        return 1;
+    }
+
+    if (mark == NULL) {
+        cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_edgeguard_mark_t));
+        if (cln == NULL) {
+            return 0;
+        }
+
+        cln->handler = ngx_http_edgeguard_mark_cleanup;
+        mark = cln->data;
+    }
+
+    mark->policy = ep;
+    mark->rule = dec->rule;
+    mark->event = dec->event;
+    mark->reason = dec->reason;
+
+    return 0;
+}
+
+
+/* The handler only tags the mark among the pool's cleanups: a mark owns
+ * nothing. */
+static void
+ngx_http_edgeguard_mark_cleanup(void *data)
+{
+}
+
+
 /* Writes the audit record of one decision. */
 static void
 ngx_http_edgeguard_audit(ngx_http_request_t *r, ngx_http_edgeguard_policy_t *ep,
@@ -431,7 +499,7 @@ ngx_http_edgeguard_audit(ngx_http_request_t *r, ngx_http_edgeguard_policy_t *ep,
     ngx_connection_t      *c;
     struct eg_audit_event  ev;
 
-    if (ep->audit == NULL) {
+    if (ep->audit == NULL || ngx_http_edgeguard_marked(r, ep, dec)) {
         return;
     }
 

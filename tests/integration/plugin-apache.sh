@@ -60,7 +60,7 @@ CustomLog $TEST_DIR/access.log edgeguard
 	EdgeguardPolicy $TEST_DIR/pki/policy.conf
 
 	DocumentRoot $TEST_DIR/www
-	AliasMatch "^/" "$TEST_DIR/www/ok.txt"
+	AliasMatch "^/(?!observe/missing)" "$TEST_DIR/www/ok.txt"
 	Header always set X-Edgeguard-Identity "%{EDGEGUARD_IDENTITY}e"
 	Header always set X-Edgeguard-Rule "%{EDGEGUARD_RULE}e"
 	<Location "/">
@@ -73,6 +73,8 @@ CustomLog $TEST_DIR/access.log edgeguard
 	<Location "/observe/">
 		Edgeguard LogOnly
 	</Location>
+	# an internal redirect: still one audit record
+	ErrorDocument 404 /observe/page
 </VirtualHost>
 EOF
 
@@ -118,7 +120,9 @@ eg_out=$(eg_check_case log-only-location "$URL" "$AUDIT" apache badsan origin.ex
 [ -z "$eg_out" ] || fail "$eg_out"
 eg_audit_after "$AUDIT" "$(($(eg_lines "$AUDIT") - 1))" | grep -q '	log-only$' ||
 	fail "LogOnly location: audit mode is not log-only"
-echo "ok - Edgeguard Off admits unaudited; Edgeguard LogOnly audits would_reject"
+eg_out=$(eg_check_case log-only-internal-redirect "$URL" "$AUDIT" apache badsan origin.example.com /observe/missing 404 identity_not_allowed)
+[ -z "$eg_out" ] || fail "$eg_out"
+echo "ok - Edgeguard Off admits unaudited; Edgeguard LogOnly audits would_reject once"
 
 echo "# flood aggregation"
 eg_check_flood "$URL" "$AUDIT" apache 40

@@ -116,16 +116,17 @@ for line in lines:
 
 # eg_request URL HOST PATH SPEC: one HTTPS request from 127.0.0.1 with SNI
 # and Host set to HOST; the body lands in $TEST_DIR/body, the status is
-# printed ("000" when no HTTP answer came).
+# printed ("000" when no HTTP answer came). EG_CURL_OPTS adds curl options
+# (e.g. --http2).
 eg_request() {
 	_port=${1##*:}
 	_scheme=${1%%://*}
 	rm -f "$TEST_DIR/body" "$TEST_DIR/headers"
-	# shellcheck disable=SC2046 # one curl option per line
+	# shellcheck disable=SC2046,SC2086 # one curl option per word
 	curl -sk --max-time 10 -o "$TEST_DIR/body" -w '%{http_code}' \
 		-D "$TEST_DIR/headers" --resolve "$2:$_port:127.0.0.1" \
-		$(eg_cert_args "$4") "$_scheme://$2:$_port$3" 2>"$TEST_DIR/curl.err" ||
-		true
+		${EG_CURL_OPTS:-} $(eg_cert_args "$4") "$_scheme://$2:$_port$3" \
+		2>"$TEST_DIR/curl.err" || true
 }
 
 # eg_check_case NAME URL AUDIT COMPONENT SPEC HOST PATH STATUS REASON:

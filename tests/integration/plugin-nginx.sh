@@ -24,7 +24,7 @@ AUDIT="$TEST_DIR/pki/audit.jsonl"
 
 PORT=$(free_port)
 STRICT_PORT=$(free_port)
-[ "$PORT" != "$STRICT_PORT" ] || STRICT_PORT=$(free_port)
+H2_PORT=$(free_port)
 
 cat >"$TEST_DIR/nginx.conf" <<EOF
 load_module $MODULE;
@@ -56,6 +56,17 @@ http {
 		location / { try_files /ok.txt =404; }
 		location /off/ { edgeguard off; try_files /ok.txt =404; }
 		location /observe/ { edgeguard log-only; try_files /ok.txt =404; }
+		# index redirects internally: still one audit record
+		location /idx/ { edgeguard log-only; alias $TEST_DIR/www/; index ok.txt; }
+	}
+
+	# the same over HTTP/2, where requests run on per-stream connections
+	server {
+		listen 127.0.0.1:$H2_PORT ssl http2;
+		server_name _;
+		ssl_verify_client optional_no_ca;
+		edgeguard on;
+		location / { try_files /ok.txt =404; }
 	}
 
 	# nginx judges certificates itself here and answers 495/496 before
@@ -83,7 +94,7 @@ cleanup_hook() {
 }
 "$NGINX_BIN" -p "$TEST_DIR" -c "$TEST_DIR/nginx.conf" -g 'daemon off;' &
 NGINX_PID=$!
-wait_port "$PORT" 10 && wait_port "$STRICT_PORT" 10 ||
+wait_port "$PORT" 10 && wait_port "$STRICT_PORT" 10 && wait_port "$H2_PORT" 10 ||
 	hard_error "nginx did not start: $(cat "$TEST_DIR/error.log")"
 
 URL="https://127.0.0.1:$PORT"
@@ -91,6 +102,11 @@ STRICT_URL="https://127.0.0.1:$STRICT_PORT"
 
 echo "# the table of cases"
 eg_run_cases "$URL" "$AUDIT" nginx
+
+echo "# the table of cases over HTTP/2"
+EG_CURL_OPTS=--http2 eg_run_cases "https://127.0.0.1:$H2_PORT" "$AUDIT" nginx
+EG_CURL_OPTS=--http2 eg_request "https://127.0.0.1:$H2_PORT" origin.example.com /h2 edge >/dev/null
+assert_contains "HTTP/2 used" "HTTP/2 200" "$(cat "$TEST_DIR/headers")"
 
 echo "# variables"
 status=$(eg_request "$URL" origin.example.com /x edge)
@@ -110,7 +126,13 @@ eg_out=$(eg_check_case log-only-location "$URL" "$AUDIT" nginx badsan origin.exa
 [ -z "$eg_out" ] || fail "$eg_out"
 eg_audit_after "$AUDIT" "$(($(eg_lines "$AUDIT") - 1))" | grep -q '	log-only$' ||
 	fail "log-only location: audit mode is not log-only"
-echo "ok - edgeguard off admits unaudited; edgeguard log-only audits would_reject"
+eg_mark=$(eg_lines "$AUDIT")
+eg_out=$(eg_check_case log-only-internal-redirect "$URL" "$AUDIT" nginx badsan origin.example.com /idx/ 200 identity_not_allowed)
+[ -z "$eg_out" ] || fail "$eg_out"
+# a second identical event would be folded and show after the window
+sleep 2
+assert_eq "records for one internally redirected request" 1 "$(eg_audit_after "$AUDIT" "$eg_mark" | wc -l)"
+echo "ok - edgeguard off admits unaudited; edgeguard log-only audits would_reject once"
 
 echo "# flood aggregation"
 eg_check_flood "$URL" "$AUDIT" nginx 40
