@@ -136,6 +136,14 @@ static int compile_uri(const char *text, struct eg_pattern *p, char *why,
 			 "not a valid URI (scheme:rest, printable ASCII)");
 		return EG_E_CONFIG;
 	}
+	/* uri_match() never lets a prefix end inside the authority, so such
+	 * a pattern could match nothing: refuse it where it is written. */
+	if (p->wildcard && uri_authority_end(text, len) == len) {
+		snprintf(why, whylen,
+			 "a '/*' prefix must name the authority "
+			 "(spiffe://example.net/*)");
+		return EG_E_CONFIG;
+	}
 	p->value = eg_memdup0(text, len);
 	if (p->value == NULL)
 		return EG_E_NOMEM;
