@@ -546,6 +546,8 @@ static const struct {
 	{EG_FIELD_URI, "spiffe://example.net/*/x", "'*'"},
 	{EG_FIELD_URI, "spiffe://*.example.net/edge", "'*'"},
 	{EG_FIELD_URI, "spiffe://example.net/edge/**", "'*'"},
+	{EG_FIELD_URI, "spiffe://*", "authority"},
+	{EG_FIELD_URI, "SPIFFE://*", "authority"},
 	{EG_FIELD_URI, "example.net/edge", "URI"},
 	{EG_FIELD_URI, "1spiffe://example.net/edge", "URI"},
 	{EG_FIELD_URI, "spiffe:", "URI"},
@@ -637,6 +639,7 @@ static const struct {
 	{EG_FIELD_URI, "SPIFFE://Example.NET/Edge/*",
 	 "spiffe://example.net/Edge/", true},
 	{EG_FIELD_URI, "urn:Example:X", "urn:Example:X", false},
+	{EG_FIELD_URI, "urn:example:edge/*", "urn:example:edge/", true},
 	{EG_FIELD_EMAIL, "Edge@Example.COM", "Edge@example.com", false},
 	{EG_FIELD_CN, "Edge CN", "Edge CN", false},
 };
