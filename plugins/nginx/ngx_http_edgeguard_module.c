@@ -1184,6 +1184,50 @@ ngx_http_edgeguard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
+/*
+ * A server that enables edgeguard but never asks for a client certificate
+ * rejects every request with no_certificate: say so when the configuration
+ * is read rather than in the first audit records.
+ */
+static void
+ngx_http_edgeguard_check_servers(ngx_conf_t *cf,
+    ngx_http_core_main_conf_t *cmcf)
+{
+    ngx_uint_t                      s;
+    ngx_http_core_srv_conf_t      **cscfp;
+    ngx_http_edgeguard_loc_conf_t  *elcf;
+#if (NGX_HTTP_SSL)
+    ngx_http_ssl_srv_conf_t        *sscf;
+#endif
+
+    cscfp = cmcf->servers.elts;
+
+    for (s = 0; s < cmcf->servers.nelts; s++) {
+        elcf = cscfp[s]->ctx->loc_conf[ngx_http_edgeguard_module.ctx_index];
+
+        if (elcf->mode == NGX_HTTP_EDGEGUARD_OFF) {
+            continue;
+        }
+
+#if (NGX_HTTP_SSL)
+        sscf = cscfp[s]->ctx->srv_conf[ngx_http_ssl_module.ctx_index];
+
+        if (sscf && sscf->verify) {
+            continue;
+        }
+#endif
+
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "edgeguard is enabled in server \"%V\" in %s:%ui, "
+                      "which does not request client certificates: every "
+                      "request will be rejected with no_certificate "
+                      "(add \"ssl_verify_client optional_no_ca;\")",
+                      &cscfp[s]->server_name, cscfp[s]->file_name,
+                      cscfp[s]->line);
+    }
+}
+
+
 static ngx_int_t
 ngx_http_edgeguard_init(ngx_conf_t *cf)
 {
@@ -1191,6 +1235,8 @@ ngx_http_edgeguard_init(ngx_conf_t *cf)
     ngx_http_core_main_conf_t  *cmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    ngx_http_edgeguard_check_servers(cf, cmcf);
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
     if (h == NULL) {

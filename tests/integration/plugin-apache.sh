@@ -13,7 +13,8 @@ MODDIR=/usr/lib/apache2/modules
 [ -f "$MODDIR/mod_ssl.so" ] || skip "mod_ssl not found in $MODDIR"
 MODULE="$top_builddir/plugins/apache-build/mod_edgeguard.so"
 [ -f "$MODULE" ] || skip "Apache module not built (configure --with-apache-module; needs apache2-dev)"
-export LD_LIBRARY_PATH="$top_builddir/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# NAME=value words, split where used (env $SERVER_ENV ...)
+SERVER_ENV=$(eg_server_env)
 
 # Children run as nobody: what they read must be world-readable (keys and
 # the policy are read by the parent, as root).
@@ -78,7 +79,7 @@ CustomLog $TEST_DIR/access.log edgeguard
 </VirtualHost>
 EOF
 
-"$HTTPD" -t -f "$TEST_DIR/httpd.conf" >"$TEST_DIR/t.log" 2>&1 ||
+env $SERVER_ENV "$HTTPD" -t -f "$TEST_DIR/httpd.conf" >"$TEST_DIR/t.log" 2>&1 ||
 	hard_error "apache2 -t: $(cat "$TEST_DIR/t.log")"
 
 # Stopped through its pid file: "apache2 -k stop" would parse the
@@ -92,7 +93,7 @@ cleanup_hook() {
 	done
 	kill -KILL "$_pid" 2>/dev/null
 }
-"$HTTPD" -f "$TEST_DIR/httpd.conf" -k start ||
+env $SERVER_ENV "$HTTPD" -f "$TEST_DIR/httpd.conf" -k start ||
 	hard_error "apache2 did not start: $(cat "$TEST_DIR/error.log")"
 wait_port "$PORT" 10 || hard_error "apache2 did not listen: $(cat "$TEST_DIR/error.log")"
 for _ in $(seq 50); do [ -s "$TEST_DIR/httpd.pid" ] && break; sleep 0.1; done
@@ -129,7 +130,7 @@ eg_check_flood "$URL" "$AUDIT" apache 40
 
 echo "# graceful restart applies a changed policy; a broken one is refused"
 eg_write_policy "$TEST_DIR/pki" '"*.edges.example.net"'
-"$HTTPD" -f "$TEST_DIR/httpd.conf" -k graceful || fail "graceful restart failed"
+env $SERVER_ENV "$HTTPD" -f "$TEST_DIR/httpd.conf" -k graceful || fail "graceful restart failed"
 i=0
 while [ "$(eg_request "$URL" origin.example.com /r edge)" != 403 ]; do
 	i=$((i + 1))
@@ -139,7 +140,7 @@ done
 assert_eq "graceful reason" "403 Forbidden: identity_not_allowed" "$(cat "$TEST_DIR/body")"
 echo 'policy = { trust = { ca_files = [ "ca.pem" ]; }; default = { allow = { dns = [ "edge.example.net" ]; }; bogus = 1; }; };' \
 	>"$TEST_DIR/pki/policy.conf"
-"$HTTPD" -t -f "$TEST_DIR/httpd.conf" >"$TEST_DIR/t.log" 2>&1 &&
+env $SERVER_ENV "$HTTPD" -t -f "$TEST_DIR/httpd.conf" >"$TEST_DIR/t.log" 2>&1 &&
 	fail "apache2 -t accepted a broken policy"
 assert_contains "apache2 -t names file:line:key" "policy.conf:1: policy.default.bogus" "$(cat "$TEST_DIR/t.log")"
 assert_eq "old policy keeps serving" 403 "$(eg_request "$URL" origin.example.com /r2 edge)"
@@ -148,4 +149,5 @@ echo "ok - graceful restart"
 
 ! grep -E ':(emerg|alert|crit)\]' "$TEST_DIR/error.log" ||
 	fail "apache2 logged alerts"
+eg_check_sanitizers "$TEST_DIR/error.log"
 exit 0

@@ -88,6 +88,29 @@ audit = {
 EOF
 }
 
+# eg_server_env: environment words (NAME=value) for a server process that
+# loads a module linked to this tree's libedgeguard: its LD_LIBRARY_PATH,
+# and under configure --enable-sanitizers the ASan runtime preloaded (an
+# uninstrumented nginx or httpd must load it first). Leak reports are off:
+# the servers' own exit-time allocations are not ours to judge. ASan and
+# UBSan reports land in the server's error log; eg_check_sanitizers
+# fails on them.
+eg_server_env() {
+	_libs="$top_builddir/lib/.libs"
+	echo "LD_LIBRARY_PATH=$_libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+	_asan=$(ldd "$_libs/libedgeguard.so" 2>/dev/null | awk '/libasan/ { print $3 }')
+	if [ -n "$_asan" ]; then
+		echo "LD_PRELOAD=$_asan"
+		echo "ASAN_OPTIONS=detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+	fi
+}
+
+# eg_check_sanitizers LOG...: fails when a sanitizer reported in LOG.
+eg_check_sanitizers() {
+	! grep -h -E 'AddressSanitizer|runtime error:' "$@" 2>/dev/null ||
+		fail "sanitizer reports in $*"
+}
+
 # eg_cert_args SPEC: curl options presenting the client certificate SPEC.
 eg_cert_args() {
 	[ "$1" = none ] || printf '%s\n' --cert "$EG_PKI/$1.pem" --key "$EG_PKI/$1.key"

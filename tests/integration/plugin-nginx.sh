@@ -10,7 +10,8 @@ NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX_BIN" ] || skip "nginx not installed"
 MODULE="$top_builddir/plugins/nginx-build/objs/ngx_http_edgeguard_module.so"
 [ -f "$MODULE" ] || skip "nginx module not built (configure --with-nginx-module; needs nginx-dev)"
-export LD_LIBRARY_PATH="$top_builddir/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# NAME=value words, split where used (env $SERVER_ENV ...)
+SERVER_ENV=$(eg_server_env)
 
 # Workers run as nobody: everything they read must be world-readable (keys
 # are read by the master, as root).
@@ -82,8 +83,26 @@ http {
 }
 EOF
 
-"$NGINX_BIN" -t -p "$TEST_DIR" -c "$TEST_DIR/nginx.conf" >"$TEST_DIR/t.log" 2>&1 ||
+env $SERVER_ENV "$NGINX_BIN" -t -p "$TEST_DIR" -c "$TEST_DIR/nginx.conf" >"$TEST_DIR/t.log" 2>&1 ||
 	hard_error "nginx -t: $(cat "$TEST_DIR/t.log")"
+
+# A server that never asks for a certificate is flagged when nginx reads
+# its configuration.
+cat >"$TEST_DIR/noverify.conf" <<EOF
+load_module $MODULE;
+pid $TEST_DIR/noverify.pid;
+error_log $TEST_DIR/noverify.log;
+events { }
+http {
+	edgeguard_policy $TEST_DIR/pki/policy.conf;
+	server { listen 127.0.0.1:$PORT; server_name plain; edgeguard on; }
+}
+EOF
+env $SERVER_ENV "$NGINX_BIN" -t -p "$TEST_DIR" -c "$TEST_DIR/noverify.conf" >"$TEST_DIR/t.log" 2>&1 ||
+	fail "nginx -t refused a server without client certificates: $(cat "$TEST_DIR/t.log")"
+assert_contains "warning for a server without ssl_verify_client" \
+	'edgeguard is enabled in server "plain" in '"$TEST_DIR"'/noverify.conf:7' "$(cat "$TEST_DIR/t.log")"
+echo "ok - nginx -t warns about a server that never requests certificates"
 
 NGINX_PID=
 cleanup_hook() {
@@ -92,7 +111,7 @@ cleanup_hook() {
 		wait "$NGINX_PID" 2>/dev/null
 	fi
 }
-"$NGINX_BIN" -p "$TEST_DIR" -c "$TEST_DIR/nginx.conf" -g 'daemon off;' &
+env $SERVER_ENV "$NGINX_BIN" -p "$TEST_DIR" -c "$TEST_DIR/nginx.conf" -g 'daemon off;' &
 NGINX_PID=$!
 wait_port "$PORT" 10 && wait_port "$STRICT_PORT" 10 && wait_port "$H2_PORT" 10 ||
 	hard_error "nginx did not start: $(cat "$TEST_DIR/error.log")"
@@ -162,7 +181,7 @@ done
 assert_eq "reload reason" "403 Forbidden: identity_not_allowed" "$(cat "$TEST_DIR/body")"
 echo 'policy = { trust = { ca_files = [ "ca.pem" ]; }; default = { allow = { dns = [ "edge.example.net" ]; }; bogus = 1; }; };' \
 	>"$TEST_DIR/pki/policy.conf"
-"$NGINX_BIN" -t -p "$TEST_DIR" -c "$TEST_DIR/nginx.conf" >"$TEST_DIR/t.log" 2>&1 &&
+env $SERVER_ENV "$NGINX_BIN" -t -p "$TEST_DIR" -c "$TEST_DIR/nginx.conf" >"$TEST_DIR/t.log" 2>&1 &&
 	fail "nginx -t accepted a broken policy"
 assert_contains "nginx -t names file:line:key" "policy.conf:1: policy.default.bogus" "$(cat "$TEST_DIR/t.log")"
 kill -HUP "$NGINX_PID"
@@ -174,4 +193,5 @@ echo "ok - reload"
 kill -0 "$NGINX_PID" 2>/dev/null || fail "nginx died: $(cat "$TEST_DIR/error.log")"
 ! grep -E '\[(alert|emerg|crit)\]' "$TEST_DIR/error.log" | grep -v 'policy.default.bogus' ||
 	fail "nginx logged alerts"
+eg_check_sanitizers "$TEST_DIR/error.log"
 exit 0
