@@ -193,11 +193,8 @@ static int select_rule(const struct eg_policy *p, const struct eg_request *req,
 		ret = eg_match_normalize_host(req->host, &host);
 		if (ret == EG_E_NOMEM)
 			return ret;
-		if (ret < 0 || (host[0] != '[' &&
-				!eg_identity_dns_valid(host, strlen(host)))) {
-			eg_free(host);
+		if (ret < 0)
 			return EG_E_BAD_REQUEST;
-		}
 	}
 	for (size_t i = 0; i < p->nrules; i++)
 		if (rule_selects(&p->rules[i], host, path)) {

@@ -32,11 +32,15 @@ static int decode(const char *target, char *dec, size_t declen)
 	if (strcmp(target, "*") == 0)
 		p = "/";
 	else if (*p != '/') {
-		const char *s = strstr(p, "://");
+		/* absolute-form: scheme "://" authority, nothing else */
+		size_t scheme = strspn(p, "abcdefghijklmnopqrstuvwxyz"
+					  "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					  "0123456789+-.");
 
-		if (s == NULL)
+		if (scheme == 0 || !isalpha((unsigned char)p[0]) ||
+		    strncmp(p + scheme, "://", 3) != 0)
 			return EG_E_BAD_REQUEST;
-		p = s + 3;
+		p += scheme + 3;
 		p += strcspn(p, "/?#");
 		if (*p != '/')
 			p = "/";

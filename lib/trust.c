@@ -82,6 +82,23 @@ static int load_ca_file(struct eg_trust *t, const config_setting_t *s,
 				   gret < 0 ? gnutls_strerror(gret) : "empty");
 		goto out;
 	}
+	for (unsigned i = 0; i < nmine; i++) {
+		unsigned ca = 0;
+
+		/* A leaf in a CA bundle would become a trust anchor that can
+		 * admit itself: pin single certificates with sha256 instead. */
+		if (gnutls_x509_crt_get_basic_constraints(mine[i], NULL, &ca,
+							  NULL) < 0 ||
+		    ca == 0) {
+			ret = eg_cfg_error(
+				err, errlen, s,
+				"%s: certificate %u is not a CA (no "
+				"basicConstraints CA:TRUE); to trust one "
+				"certificate, pin it with allow.sha256",
+				path, i + 1);
+			goto out;
+		}
+	}
 	gret = gnutls_x509_crt_list_import2(&given, &ngiven, &data,
 					    GNUTLS_X509_FMT_PEM, 0);
 	if (gret < 0) {

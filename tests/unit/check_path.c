@@ -79,6 +79,11 @@ static const struct {
 	{"?x", NULL},
 	{"http:/x", NULL},
 	{"**", NULL},
+	/* absolute-form needs a scheme right at the start */
+	{"x?y://h/admin", NULL},
+	{"/x", "/x"},
+	{"1http://h/admin", NULL},
+	{"://h/admin", NULL},
 };
 
 #define N_NORM (sizeof(norm_rows) / sizeof(norm_rows[0]))

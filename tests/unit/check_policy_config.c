@@ -21,9 +21,9 @@
 
 #define DAY (24 * 3600)
 
-static struct tc_cert *ca, *ca2, *other;
+static struct tc_cert *ca, *ca2, *other, *leaf;
 static char ca_name[128], ca2_name[128], crl_name[128], other_crl_name[128],
-	notpem_name[128];
+	notpem_name[128], leaf_name[128];
 static time_t crl_next_update;
 
 /* The file name part of a path in tc_tmpdir(). */
@@ -50,10 +50,13 @@ static void fixtures(void)
 		other_crl_name, sizeof(other_crl_name));
 	base_of(tc_write_file("notpem.pem", "this is not a certificate\n"),
 		notpem_name, sizeof(notpem_name));
+	leaf = tc_client(ca, "leaf.example.net", "leaf.example.net");
+	base_of(tc_write_cert(leaf), leaf_name, sizeof(leaf_name));
 }
 
 static void free_fixtures(void)
 {
+	tc_free(leaf);
 	tc_free(other);
 	tc_free(ca2);
 	tc_free(ca);
@@ -70,7 +73,7 @@ static const char *expand(const char *text)
 	} subst[] = {
 		{"@CA@", ca_name},	   {"@CA2@", ca2_name},
 		{"@CRL@", crl_name},	   {"@OTHERCRL@", other_crl_name},
-		{"@NOTPEM@", notpem_name},
+		{"@NOTPEM@", notpem_name}, {"@LEAF@", leaf_name},
 	};
 	size_t o = 0;
 
@@ -233,6 +236,11 @@ static const struct bad_row bad_rows[] = {
 	 "};\n",
 	 EG_E_CONFIG, 2, "policy.trust.ca_files.[0]",
 	 "holds no PEM certificate"},
+	{"policy = {\n"
+	 "  trust = { ca_files = [ \"@CA@\", \"@LEAF@\" ]; };\n"
+	 "  default = { allow_any = true; };\n"
+	 "};\n",
+	 EG_E_CONFIG, 2, "policy.trust.ca_files.[1]", "is not a CA"},
 	/* 20 */
 	{"policy = {\n"
 	 "  trust = { ca_files = [ \"@CA@\" ];\n"

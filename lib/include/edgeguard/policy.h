@@ -140,9 +140,9 @@ struct eg_decision {
  * policy. Rule selection: the first rule whose hosts and path prefixes match
  * the request, else the default rule. Fail closed: every error that is not
  * the caller's is a rejection with reason internal_error.
- * Returns 0 with *out filled, EG_E_BAD_REQUEST when req->host is not a
- * valid host name or req->path cannot be normalised (bad percent-encoding,
- * %00): the caller should answer 400. EG_E_INVAL when peer belongs to
+ * Returns 0 with *out filled, EG_E_BAD_REQUEST when the policy has rules
+ * and req->host is not a valid host name or req->path cannot be normalised
+ * (bad percent-encoding, %00): the caller should answer 400. EG_E_INVAL when peer belongs to
  * another policy.
  */
 int eg_policy_decide(const struct eg_policy *p, const struct eg_peer *peer,
