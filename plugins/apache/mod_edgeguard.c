@@ -468,6 +468,9 @@ static int edgeguard_reject(request_rec *r, const char *reason)
         return rc;
     }
     r->status = HTTP_FORBIDDEN;
+    /* What ap_die() does for error answers, so "Header always" and other
+     * error-time filters apply to this one too. */
+    ap_run_insert_error_filter(r);
     ap_set_content_type(r, "text/plain");
     ap_set_content_length(r, (apr_off_t)strlen(body));
     if (!r->header_only) {

@@ -112,6 +112,14 @@ status=$(eg_request "$URL" api.example.com /v1 edge)
 assert_eq "api status" 200 "$status"
 assert_contains "identity header (uri)" "X-Edgeguard-Identity: uri=spiffe://example.net/edge/1" "$(tr -d '\r' <"$TEST_DIR/headers")"
 assert_contains "access log" "403 reason=identity_not_allowed rule=default identity=" "$(cat "$TEST_DIR/access.log")"
+# CR/LF in a certificate's subject never splits a header or a log line
+status=$(eg_request "$URL" origin.example.com /hostile hostile)
+assert_eq "hostile status" 403 "$status"
+! grep -qi '^X-Injected' "$TEST_DIR/headers" ||
+	fail "CR/LF from a certificate subject reached the response headers"
+assert_contains "hostile identity, escaped" 'X-Injected: yes' "$(grep -i '^X-Edgeguard-Identity:' "$TEST_DIR/headers")"
+! grep -q '^X-Injected' "$TEST_DIR/access.log" ||
+	fail "CR/LF from a certificate subject split the access log"
 echo "ok - EDGEGUARD_IDENTITY, EDGEGUARD_RULE, EDGEGUARD_REASON"
 
 echo "# directives: Edgeguard Off / LogOnly"

@@ -49,6 +49,9 @@ eg_make_pki() {
 		--dns edge.example.net
 	eg_pki issue --ca "$EG_PKI" --out "$EG_PKI/badsan" --client \
 		--dns intruder.example.org
+	eg_pki issue --ca "$EG_PKI" --out "$EG_PKI/hostile" --client \
+		--cn "$(printf 'edge\r\nX-Injected: yes\001')" \
+		--dns intruder.example.org
 	eg_pki crl --ca "$EG_PKI" --out "$EG_PKI/ca.crl" \
 		--revoke "$EG_PKI/revoked.pem"
 }
