@@ -14,6 +14,18 @@ static struct egd_http *from_parser(llhttp_t *p)
 	return h != NULL && h->magic == EGD_HTTP_MAGIC ? h : NULL;
 }
 
+/* RFC 9110 5.6.2 tchar. llhttp 8.1 lets SP into a field name ("X A",
+ * "Transfer-Encoding : chunked"); a backend that trims it would frame the
+ * body differently from us, so such a name is an error here. */
+static bool is_tchar(unsigned char ch)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+	       (ch >= 'A' && ch <= 'Z') ||
+	       (ch != '\0' && strchr(extra, ch) != NULL);
+}
+
 static int arena_put(struct egd_http *h, const char *at, size_t len)
 {
 	if (len > h->cap - h->used) {
@@ -74,6 +86,9 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 
 	if (h == NULL)
 		return -1;
+	for (size_t i = 0; i < len; i++)
+		if (!is_tchar((unsigned char)at[i]))
+			return -1;
 	/* A field arrives in pieces when a read ends inside it: a new header
 	 * starts only after a value (or at the first one). */
 	if (h->n == 0 || h->in_value) {
@@ -116,16 +131,50 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 	return 0;
 }
 
+/* llhttp 8.1 takes ": v" as a field with an empty name. */
+static int on_header_value_complete(llhttp_t *p)
+{
+	struct egd_http *h = from_parser(p);
+
+	if (h == NULL || h->n == 0 || h->hdr[h->n - 1].name_len == 0)
+		return -1;
+	return 0;
+}
+
 static int on_headers_complete(llhttp_t *p)
 {
 	struct egd_http *h = from_parser(p);
 
 	if (h == NULL)
 		return -1;
+	/* Only HTTP/1.0 and 1.1 heads are re-serialised as 1.x; anything
+	 * else (0.9 simple requests, "HTTP/2.0") is not ours to guess. */
+	if (llhttp_get_http_major(p) != 1 || llhttp_get_http_minor(p) > 1)
+		return -1;
+	/* A request whose last transfer coding is not chunked has no
+	 * determinable length (RFC 9112 6.3); llhttp says so only after this
+	 * callback, and a head reported complete must have a sound framing. */
+	if (p->type == HTTP_REQUEST && (p->flags & F_TRANSFER_ENCODING) != 0 &&
+	    (p->flags & F_CHUNKED) == 0)
+		return -1;
+	/* Optional whitespace around a value is not part of it (RFC 9110
+	 * 5.5); llhttp drops the leading part only. */
+	for (unsigned i = 0; i < h->n; i++) {
+		const char *v = h->arena + h->hdr[i].value;
+
+		while (h->hdr[i].value_len > 0 &&
+		       (v[h->hdr[i].value_len - 1] == ' ' ||
+			v[h->hdr[i].value_len - 1] == '\t'))
+			h->hdr[i].value_len--;
+	}
 	h->head_done = true;
-	/* A response to HEAD has no body whatever its Content-Length says;
-	 * llhttp's "1" means exactly that, and the message completes next. */
-	if (h->no_body)
+	/* Responses to HEAD, 1xx, 204 and 304 have no body whatever their
+	 * Content-Length says (RFC 9110 6.4.1); llhttp 8.1 only knows that
+	 * when told: its "1" skips the body and the message completes next.
+	 * Waiting for those bytes would swallow the next response. */
+	if (h->no_body || (p->type == HTTP_RESPONSE &&
+			   (p->status_code < 200 || p->status_code == 204 ||
+			    p->status_code == 304)))
 		return 1;
 	return HPE_PAUSED;
 }
@@ -137,6 +186,11 @@ static int on_message_complete(llhttp_t *p)
 	if (h == NULL)
 		return -1;
 	h->msg_done = true;
+	/* After an Upgrade or CONNECT llhttp stops on its own with
+	 * HPE_PAUSED_UPGRADE; pausing here too would report the end of the
+	 * same message twice. */
+	if (p->upgrade)
+		return 0;
 	return HPE_PAUSED;
 }
 
@@ -146,6 +200,7 @@ static const llhttp_settings_t settings = {
 	.on_status = on_status,
 	.on_header_field = on_header_field,
 	.on_header_value = on_header_value,
+	.on_header_value_complete = on_header_value_complete,
 	.on_headers_complete = on_headers_complete,
 	.on_message_complete = on_message_complete,
 };
@@ -181,6 +236,7 @@ void egd_http_free(struct egd_http *h)
 void egd_http_next(struct egd_http *h)
 {
 	h->head_done = h->msg_done = false;
+	h->head_bytes = 0;
 	h->no_body = false;
 }
 
@@ -192,6 +248,8 @@ enum egd_http_result egd_http_feed(struct egd_http *h, const char *data,
 
 	*consumed = 0;
 	h->after_head = false;
+	if (h->overflow)
+		return h->overflow;
 	if (llhttp_get_errno(&h->parser) == HPE_PAUSED)
 		llhttp_resume(&h->parser);
 	else if (llhttp_get_errno(&h->parser) != HPE_OK)
@@ -211,6 +269,15 @@ enum egd_http_result egd_http_feed(struct egd_http *h, const char *data,
 	} else {
 		return h->overflow ? h->overflow : EGD_HTTP_ERROR;
 	}
+	/* The arena only holds what the head says; the limit is on what the
+	 * peer sent, blank padding and line ends included. */
+	if (!head_was_done) {
+		h->head_bytes += *consumed;
+		if (h->head_bytes > h->cap) {
+			h->overflow = EGD_HTTP_TOO_LARGE;
+			return h->overflow;
+		}
+	}
 	if (h->msg_done)
 		return EGD_HTTP_DONE;
 	if (h->head_done && !head_was_done) {
@@ -224,9 +291,15 @@ enum egd_http_result egd_http_eof(struct egd_http *h)
 {
 	if (llhttp_get_errno(&h->parser) == HPE_PAUSED)
 		llhttp_resume(&h->parser);
-	if (llhttp_finish(&h->parser) != HPE_OK)
+	/* The end of a close-delimited body runs on_message_complete,
+	 * which pauses like at the end of any message. */
+	switch (llhttp_finish(&h->parser)) {
+	case HPE_OK:
+	case HPE_PAUSED:
+		return h->msg_done ? EGD_HTTP_DONE : EGD_HTTP_ERROR;
+	default:
 		return EGD_HTTP_ERROR;
-	return h->msg_done ? EGD_HTTP_DONE : EGD_HTTP_ERROR;
+	}
 }
 
 bool egd_http_name_is(const struct egd_http *h, unsigned i, const char *name)

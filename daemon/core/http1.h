@@ -55,9 +55,10 @@ struct egd_http {
 	const char *feed_end;
 	bool head_done;
 	bool msg_done;
-	bool no_body;	 /* responses: the request was HEAD */
-	bool after_head; /* head returned, not fed since: feed even zero
+	bool no_body;	   /* responses: the request was HEAD */
+	bool after_head;   /* head returned, not fed since: feed even zero
 			      * bytes so a bodiless message completes */
+	size_t head_bytes; /* bytes of the current head so far */
 	enum egd_http_result overflow; /* 0 or TOO_LARGE / TOO_MANY */
 };
 

@@ -3,6 +3,8 @@
 # with 200 and a body echoing the request line, the header fields exactly as
 # received, and the request body. Every request line is appended to the log
 # file so a test can tell whether a request reached the backend at all.
+# /slow answers after 3 s; /status/NNN answers NNN with a Content-Length
+# and no body.
 # Usage: echo-backend.py PORT LOGFILE
 import http.server
 import socketserver
@@ -40,6 +42,13 @@ class Echo(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/slow"):
             import time
             time.sleep(3)
+        if self.path.startswith("/status/"):
+            # A bodiless status that still announces a length (RFC 9110
+            # allows it for 304): a proxy reading that body would hang.
+            self.send_response(int(self.path[8:11]))
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            return
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(out)))

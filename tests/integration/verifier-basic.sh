@@ -66,6 +66,13 @@ first=$(printf '%s' "$out" | grep -n 'GET /one' | head -1 | cut -d: -f1)
 second=$(printf '%s' "$out" | grep -n 'GET /two' | head -1 | cut -d: -f1)
 [ -n "$first" ] && [ -n "$second" ] && [ "$first" -lt "$second" ] || fail "pipelined order: $out"
 
+# 204 and 304 have no body whatever their Content-Length says: the next
+# response on the kept-alive backend connection is not swallowed.
+out=$(printf 'GET /status/304 HTTP/1.1\r\nHost: localhost\r\n\r\nGET /status/204 HTTP/1.1\r\nHost: localhost\r\n\r\nGET /after HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' | vf_raw edge)
+assert_contains "304 relayed" "HTTP/1.1 304" "$out"
+assert_contains "204 relayed" "HTTP/1.1 204" "$out"
+assert_contains "response after 204 and 304" "GET /after HTTP/1.1" "$out"
+
 # Requests that could desynchronise the backend: 400, and it saw nothing.
 smuggle() { # NAME RAW
 	_before=$(wc -l <"$BACKEND_LOG")
@@ -79,6 +86,9 @@ smuggle "obs-fold" 'GET /a HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n'
 smuggle "bare CR" 'GET /a HTTP/1.1\r\nHost: x\rX-A: b\r\n\r\n'
 smuggle "bad chunk" 'POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n'
 smuggle "no Host" 'GET /a HTTP/1.1\r\n\r\n'
+smuggle "space before colon" 'POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n'
+smuggle "TE not chunked" 'POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\nabc'
+smuggle "HTTP/0.9" 'GET /a\r\n\r\n'
 
 # Other TLS stacks, both protocol versions.
 for v in 1.2 1.3; do
