@@ -65,11 +65,17 @@ EXTRA_DIST += $(EG_VERIFIER_TESTS) tests/integration/verifier-lib.sh \
 # Check suites for the network core (variables from tests/unit/local.mk).
 if HAVE_CHECK
 EG_CORE_UNIT_TESTS = \
-	tests/unit/check_core_http1
+	tests/unit/check_core_http1 \
+	tests/unit/check_core_buf \
+	tests/unit/check_core_net
 check_PROGRAMS += $(EG_CORE_UNIT_TESTS)
 TESTS += $(EG_CORE_UNIT_TESTS)
 EG_CORE_UNIT_CFLAGS = $(EG_UNIT_CFLAGS) $(LLHTTP_CFLAGS)
 EG_CORE_UNIT_LDADD = daemon/core/libegcore.la $(EG_UNIT_LDADD)
 tests_unit_check_core_http1_CFLAGS = $(EG_CORE_UNIT_CFLAGS)
 tests_unit_check_core_http1_LDADD = $(EG_CORE_UNIT_LDADD)
+tests_unit_check_core_buf_CFLAGS = $(EG_CORE_UNIT_CFLAGS)
+tests_unit_check_core_buf_LDADD = $(EG_CORE_UNIT_LDADD)
+tests_unit_check_core_net_CFLAGS = $(EG_CORE_UNIT_CFLAGS)
+tests_unit_check_core_net_LDADD = $(EG_CORE_UNIT_LDADD)
 endif
