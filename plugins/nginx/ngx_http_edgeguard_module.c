@@ -95,6 +95,9 @@ static ngx_int_t ngx_http_edgeguard_variable(ngx_http_request_t *r,
 static char *ngx_http_edgeguard_policy(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_edgeguard_policy_cleanup(void *data);
+static void ngx_http_edgeguard_reopen(ngx_open_file_t *file, ngx_log_t *log);
+static ngx_int_t ngx_http_edgeguard_follow_reopen(ngx_conf_t *cf,
+    ngx_http_edgeguard_policy_t *ep, const char *path);
 static void ngx_http_edgeguard_conn_cleanup(void *data);
 static void ngx_http_edgeguard_mark_cleanup(void *data);
 static ngx_int_t ngx_http_edgeguard_add_variables(ngx_conf_t *cf);
@@ -1074,10 +1077,18 @@ ngx_http_edgeguard_policy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     rc = eg_audit_log_open(acfg, &ep->audit, err, sizeof(err));
-    eg_audit_config_free(acfg);
 
     if (rc != 0) {
+        eg_audit_config_free(acfg);
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "edgeguard_policy: %s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    rc = acfg->file ? ngx_http_edgeguard_follow_reopen(cf, ep, acfg->file)
+                    : NGX_OK;
+    eg_audit_config_free(acfg);
+
+    if (rc != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -1090,6 +1101,79 @@ ngx_http_edgeguard_policy(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     elcf->policy = ep;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * nginx calls the flush handler of each of its open files right before it
+ * reopens them ("nginx -s reopen", SIGUSR1, as logrotate sends), first in
+ * the master and then in every worker, and again when a process exits.
+ * Registered as one of those files, the audit log follows: reopened on
+ * SIGUSR1 (the master's reopen hands the new file to the worker user, so
+ * the workers may open it too), its aggregated records written at exit.
+ */
+static void
+ngx_http_edgeguard_reopen(ngx_open_file_t *file, ngx_log_t *log)
+{
+    ngx_http_edgeguard_policy_t *ep = file->data;
+
+    if (ep->audit == NULL) {
+        return;
+    }
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        (void) eg_audit_log_flush(ep->audit, INT64_MAX);
+        return;
+    }
+
+    if (eg_audit_log_reopen(ep->audit) != 0) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "edgeguard: audit file \"%V\" of \"%V\" not reopened: "
+                      "records still go to the previous file",
+                      &file->name, &ep->file);
+    }
+}
+
+
+/*
+ * Registers the audit file of ep among nginx's open files (see
+ * ngx_http_edgeguard_reopen()). A file nginx already follows for someone
+ * else (an access_log of the same name, the audit file of another policy)
+ * keeps its handler: that audit log is reopened by "nginx -s reload" only.
+ */
+static ngx_int_t
+ngx_http_edgeguard_follow_reopen(ngx_conf_t *cf,
+    ngx_http_edgeguard_policy_t *ep, const char *path)
+{
+    ngx_str_t         name;
+    ngx_open_file_t  *of;
+
+    /* the open file keeps the name, NUL-terminated, for the cycle */
+    name.len = ngx_strlen(path);
+    name.data = ngx_pnalloc(cf->pool, name.len + 1);
+    if (name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(name.data, (u_char *) path, name.len + 1);
+
+    of = ngx_conf_open_file(cf->cycle, &name);
+    if (of == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (of->flush || of->data) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "edgeguard_policy: audit file \"%V\" is also "
+                           "used elsewhere: \"nginx -s reopen\" will not "
+                           "reopen it for \"%V\"", &name, &ep->file);
+        return NGX_OK;
+    }
+
+    of->flush = ngx_http_edgeguard_reopen;
+    of->data = ep;
+
+    return NGX_OK;
 }
 
 

@@ -177,6 +177,20 @@ for c in "strict-no-certificate none 403 no_certificate" \
 	echo "ok - $1 ($3 $4)"
 done
 
+echo "# nginx -s reopen (logrotate) reopens the audit file in every worker"
+mv "$AUDIT" "$AUDIT.1"
+kill -USR1 "$NGINX_PID"
+for _ in $(seq 50); do [ -f "$AUDIT" ] && break; sleep 0.1; done
+sleep 0.5
+# one request per worker is likely, not certain: send several
+for i in 1 2 3 4 5 6; do
+	assert_eq "after reopen" 403 "$(eg_request "$URL" origin.example.com "/rotated$i" none)"
+done
+rotated=$(grep -c '"/rotated' "$AUDIT.1")
+assert_eq "records written to the rotated file after reopen" 0 "$rotated"
+assert_eq "records in the new file" 6 "$(grep -c '"path":"/rotated' "$AUDIT")"
+echo "ok - reopen"
+
 echo "# nginx -s reload applies a changed policy; a broken one is refused"
 eg_write_policy "$TEST_DIR/pki" '"*.edges.example.net"'
 kill -HUP "$NGINX_PID"
