@@ -36,7 +36,8 @@ static inline const char *egd_buf_head(const struct egd_buf *b)
 
 /* Free bytes at the tail, after compacting when that gains room. */
 size_t egd_buf_space(struct egd_buf *b);
-/* Where the next bytes go; valid for egd_buf_space() bytes. */
+/* Where the next bytes go; valid for egd_buf_space() bytes. Call
+ * egd_buf_space() first: it may compact the buffer and move the tail. */
 static inline char *egd_buf_tail(struct egd_buf *b)
 {
 	return b->data + b->end;

@@ -233,9 +233,10 @@ static int client_read(struct vf_conn *c)
 	int progress = 0;
 
 	while (!c->cin_eof) {
-		char *dst = c->lingering ? sink : egd_buf_tail(&c->cin);
+		/* egd_buf_space() may compact, moving the tail: ask first. */
 		size_t space =
 			c->lingering ? sizeof(sink) : egd_buf_space(&c->cin);
+		char *dst = c->lingering ? sink : egd_buf_tail(&c->cin);
 		ssize_t n;
 
 		if (space == 0)
@@ -494,8 +495,9 @@ static int backend_io(struct vf_conn *c)
 	}
 	while (!c->be_eof && (c->rs == RS_WAIT || c->rs == RS_BODY) &&
 	       egd_buf_space(&c->bin) > 0) {
-		n = recv(b->fd, egd_buf_tail(&c->bin), egd_buf_space(&c->bin),
-			 0);
+		size_t space = egd_buf_space(&c->bin); /* compacts first */
+
+		n = recv(b->fd, egd_buf_tail(&c->bin), space, 0);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
