@@ -7,9 +7,15 @@ EG_PLUGIN_ENV = EDGEGUARD_INCS='$(abs_top_srcdir)/lib/include' \
 	EDGEGUARD_LIBS='-L$(abs_top_builddir)/lib/.libs -ledgeguard' \
 	EDGEGUARD_RPATH='$(libdir)' EG_WARN_CFLAGS='$(EG_WARN_CFLAGS)' MAKE='$(MAKE)'
 
+EG_NGINX_MODULE_FILES = \
+	plugins/nginx/ngx_http_edgeguard.h \
+	plugins/nginx/ngx_http_edgeguard_module.c \
+	plugins/nginx/ngx_http_edgeguard_request.c \
+	plugins/nginx/ngx_http_edgeguard_filter.c
+
 EXTRA_DIST += \
 	plugins/nginx/config \
-	plugins/nginx/ngx_http_edgeguard_module.c \
+	$(EG_NGINX_MODULE_FILES) \
 	plugins/nginx/build-module.sh \
 	plugins/apache/mod_edgeguard.c \
 	plugins/apache/build-module.sh \
@@ -22,7 +28,7 @@ nginxmoduledir = $(NGINX_MODULEDIR)
 nginxmodule_DATA = plugins/nginx-build/objs/ngx_http_edgeguard_module.so
 plugins/nginx-build/objs/ngx_http_edgeguard_module.so: lib/libedgeguard.la \
 		$(srcdir)/plugins/nginx/config \
-		$(srcdir)/plugins/nginx/ngx_http_edgeguard_module.c \
+		$(EG_NGINX_MODULE_FILES) \
 		$(srcdir)/plugins/nginx/build-module.sh
 	+$(AM_V_GEN)$(EG_PLUGIN_ENV) bash $(srcdir)/plugins/nginx/build-module.sh \
 		'$(NGINX_SRC)' plugins/nginx-build $(srcdir)/plugins/nginx >/dev/null
