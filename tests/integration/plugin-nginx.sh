@@ -57,6 +57,8 @@ http {
 		location / { try_files /ok.txt =404; }
 		location /off/ { edgeguard off; try_files /ok.txt =404; }
 		location /observe/ { edgeguard log-only; try_files /ok.txt =404; }
+		# an allowing access module cannot skip the certificate check
+		location /any/ { satisfy any; allow 127.0.0.1; deny all; try_files /ok.txt =404; }
 		# index redirects internally: still one audit record
 		location /idx/ { edgeguard log-only; alias $TEST_DIR/www/; index ok.txt; }
 	}
@@ -153,13 +155,15 @@ eg_out=$(eg_check_case log-only-location "$URL" "$AUDIT" nginx badsan origin.exa
 [ -z "$eg_out" ] || fail "$eg_out"
 eg_audit_after "$AUDIT" "$(($(eg_lines "$AUDIT") - 1))" | grep -q '	log-only$' ||
 	fail "log-only location: audit mode is not log-only"
+eg_out=$(eg_check_case satisfy-any "$URL" "$AUDIT" nginx none origin.example.com /any/page 403 no_certificate)
+[ -z "$eg_out" ] || fail "$eg_out"
 eg_mark=$(eg_lines "$AUDIT")
 eg_out=$(eg_check_case log-only-internal-redirect "$URL" "$AUDIT" nginx badsan origin.example.com /idx/ 200 identity_not_allowed)
 [ -z "$eg_out" ] || fail "$eg_out"
 # a second identical event would be folded and show after the window
 sleep 2
 assert_eq "records for one internally redirected request" 1 "$(eg_audit_after "$AUDIT" "$eg_mark" | wc -l)"
-echo "ok - edgeguard off admits unaudited; edgeguard log-only audits would_reject once"
+echo "ok - edgeguard off admits unaudited; log-only audits would_reject once; satisfy any cannot skip it"
 
 echo "# flood aggregation"
 eg_check_flood "$URL" "$AUDIT" nginx 40
