@@ -1,0 +1,39 @@
+# Benchmark (issue 7): eg-loadgen, a mutual-TLS load generator on GnuTLS,
+# and `make bench`, which measures edgeguard-verifier side by side with
+# nginx, HAProxy and stunnel on loopback (tests/bench/run.sh).
+noinst_PROGRAMS += tests/bench/eg-loadgen
+tests_bench_eg_loadgen_SOURCES = \
+	tests/bench/eg-loadgen.c \
+	tests/bench/lg_conn.c \
+	tests/bench/lg_hist.c \
+	tests/bench/loadgen.h
+tests_bench_eg_loadgen_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LLHTTP_CFLAGS)
+tests_bench_eg_loadgen_LDADD = $(EG_LLHTTP_LIBS) $(GNUTLS_LIBS) \
+	$(JANSSON_LIBS) $(PTHREAD_LIBS)
+
+# The floor: GnuTLS alone (handshake, verification, a local answer).
+noinst_PROGRAMS += tests/bench/eg-floor
+tests_bench_eg_floor_SOURCES = tests/bench/eg-floor.c
+tests_bench_eg_floor_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
+tests_bench_eg_floor_LDADD = $(GNUTLS_LIBS)
+
+# make bench [BENCH_SECONDS=10 BENCH_REPS=1 ...]: see tests/bench/run.sh.
+# make bench-smoke: every server and load for BENCH_SMOKE_SECONDS each,
+# correctness only, no thresholds (CI).
+BENCH_SECONDS = 10
+BENCH_SMOKE_SECONDS = 1
+BENCH_ENV = LOADGEN=$(abs_builddir)/tests/bench/eg-loadgen \
+	FLOOR=$(abs_builddir)/tests/bench/eg-floor \
+	VERIFIER=$(abs_builddir)/daemon/edgeguard-verifier \
+	EDGEGUARD=$(abs_builddir)/daemon/edgeguard \
+	BENCH_SECONDS=$(BENCH_SECONDS)
+EG_BENCH_DEPS = tests/bench/eg-loadgen tests/bench/eg-floor \
+	daemon/edgeguard-verifier daemon/edgeguard
+bench: $(EG_BENCH_DEPS)
+	$(BENCH_ENV) $(SHELL) $(srcdir)/tests/bench/run.sh
+bench-smoke: $(EG_BENCH_DEPS)
+	$(BENCH_ENV) BENCH_SECONDS=$(BENCH_SMOKE_SECONDS) BENCH_SMOKE=1 \
+		BENCH_IDLE_CONNS=200 $(SHELL) $(srcdir)/tests/bench/run.sh
+.PHONY: bench bench-smoke
+EXTRA_DIST += tests/bench/run.sh tests/bench/servers.sh tests/bench/table.py

@@ -1,0 +1,206 @@
+# shellcheck shell=bash
+# Servers for tests/bench/run.sh, sourced: the backend and every server
+# under test, with equivalent configurations (same certificates, same
+# allowlist: the client certificate edge.example.net, same backend, one
+# worker, TLS 1.2+1.3, session tickets on, keep-alive to the backend).
+# Each starts in the foreground as a child of this shell on 127.0.0.1, so
+# the PID we keep is the one to stop, and only ever ours.
+
+# start_server KIND PORT: renders KIND's config under $BENCH_DIR/KIND and
+# starts it; sets SERVER_PID. Returns 1 (logged) when it does not listen.
+start_server() {
+	local kind=$1 port=$2 dir="$BENCH_DIR/$1"
+	mkdir -p "$dir/tmp"
+	case $kind in
+	backend) nginx_backend_conf "$dir" "$port" >"$dir/nginx.conf" ;;
+	nginx) nginx_origin_conf "$dir" "$port" >"$dir/nginx.conf" ;;
+	haproxy) haproxy_conf "$port" >"$dir/haproxy.cfg" ;;
+	stunnel) stunnel_conf "$dir" "$port" >"$dir/stunnel.conf" ;;
+	verifier | verifier-w2) verifier_conf "$dir" "$port" >"$dir/verifier.conf" ;;
+	floor) ;;
+	*)
+		log "unknown server $kind"
+		return 1
+		;;
+	esac
+	if port_listening "$port"; then
+		log "127.0.0.1:$port is already in use: not starting $kind"
+		return 1
+	fi
+	case $kind in
+	backend | nginx)
+		nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" \
+			>"$dir/out.log" 2>&1 &
+		;;
+	haproxy) haproxy -db -f "$dir/haproxy.cfg" >"$dir/out.log" 2>&1 & ;;
+	stunnel) stunnel "$dir/stunnel.conf" >"$dir/out.log" 2>&1 & ;;
+	verifier | verifier-w2)
+		"$VERIFIER" -c "$dir/verifier.conf" >"$dir/out.log" 2>&1 &
+		;;
+	floor)
+		"$FLOOR" -a "127.0.0.1:$port" --cert "$PKI/origin.pem" \
+			--key "$PKI/origin.key" --ca "$PKI/ca.pem" \
+			--allow edge.example.net >"$dir/out.log" 2>&1 &
+		;;
+	esac
+	SERVER_PID=$!
+	STARTED_PIDS+=("$SERVER_PID")
+	if ! wait_listen "$port" 10; then
+		log "$kind did not listen on 127.0.0.1:$port; its output:"
+		cat "$dir/out.log" "$dir/error.log" >&2 2>/dev/null
+		stop_pid "$SERVER_PID"
+		return 1
+	fi
+}
+
+# The neutral backend: a static 200 with a small body, keep-alive.
+nginx_backend_conf() {
+	cat <<EOF
+worker_processes 1;
+worker_rlimit_nofile 65536;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events { worker_connections 16384; }
+http {
+    access_log off;
+    client_body_temp_path $1/tmp/body;
+    proxy_temp_path $1/tmp/proxy;
+    fastcgi_temp_path $1/tmp/fastcgi;
+    uwsgi_temp_path $1/tmp/uwsgi;
+    scgi_temp_path $1/tmp/scgi;
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+    default_type text/plain;
+    server {
+        listen 127.0.0.1:$2 backlog=4096;
+        location / { return 200 "hello from backend\n"; }
+    }
+}
+EOF
+}
+
+# nginx as the mTLS origin: ssl_verify_client on (nginx answers a missing
+# or untrusted certificate with its own 400), the allowlist as a map on
+# the subject (403 otherwise), pooled keep-alive to the backend.
+nginx_origin_conf() {
+	cat <<EOF
+worker_processes 1;
+worker_rlimit_nofile 65536;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/error.log crit;
+events { worker_connections 16384; }
+http {
+    access_log off;
+    client_body_temp_path $1/tmp/body;
+    proxy_temp_path $1/tmp/proxy;
+    fastcgi_temp_path $1/tmp/fastcgi;
+    uwsgi_temp_path $1/tmp/uwsgi;
+    scgi_temp_path $1/tmp/scgi;
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+    map \$ssl_client_s_dn \$edge_allowed {
+        default 0;
+        "~(^|,)CN=edge\\.example\\.net(,|\$)" 1;
+    }
+    upstream backend {
+        server 127.0.0.1:$BACKEND_PORT;
+        keepalive 64;
+    }
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:ORIGIN:20m;
+    ssl_session_timeout 1h;
+    server {
+        listen 127.0.0.1:$2 ssl backlog=4096;
+        server_name origin.test;
+        ssl_certificate $PKI/origin.pem;
+        ssl_certificate_key $PKI/origin.key;
+        ssl_client_certificate $PKI/ca.pem;
+        ssl_verify_client on;
+        ssl_verify_depth 2;
+        location / {
+            if (\$edge_allowed = 0) { return 403; }
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+            proxy_set_header X-Edge-Identity \$ssl_client_s_dn;
+        }
+    }
+}
+EOF
+}
+
+# HAProxy: verify required (a bad or missing certificate fails the
+# handshake), the allowlist as an ACL on the subject CN, reused backend
+# connections.
+haproxy_conf() {
+	cat <<EOF
+global
+    nbthread 1
+    maxconn 9000
+    ssl-default-bind-options ssl-min-ver TLSv1.2
+defaults
+    mode http
+    option http-keep-alive
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+    timeout http-keep-alive 300s
+    timeout http-request 300s
+frontend origin
+    bind 127.0.0.1:$1 ssl crt $PKI/origin.bundle.pem ca-file $PKI/ca.pem verify required alpn http/1.1
+    http-request deny deny_status 403 unless { ssl_c_s_dn(CN) -m str edge.example.net }
+    http-request set-header X-Edge-Identity %[ssl_c_s_dn]
+    default_backend app
+backend app
+    http-reuse always
+    server app 127.0.0.1:$BACKEND_PORT
+EOF
+}
+
+# stunnel: verifyChain plus checkHost as the allowlist, at the TLS layer
+# only (no HTTP 403); one thread and one backend connection per client.
+stunnel_conf() {
+	cat <<EOF
+foreground = yes
+pid =
+syslog = no
+output = $1/stunnel.log
+debug = 3
+[origin]
+accept = 127.0.0.1:$2
+connect = 127.0.0.1:$BACKEND_PORT
+cert = $PKI/origin.pem
+key = $PKI/origin.key
+CAfile = $PKI/ca.pem
+verifyChain = yes
+checkHost = edge.example.net
+sslVersionMin = TLSv1.2
+EOF
+}
+
+# edgeguard-verifier with its shipped defaults (identity headers, audit
+# log, 403 at the HTTP layer) and one worker; verifier-w2 has two.
+verifier_conf() {
+	local workers=1
+	[ "$(basename "$1")" = verifier-w2 ] && workers=2
+	cat <<EOF
+verifier = {
+  listen = [ "127.0.0.1:$2" ];
+  tls = { cert = "$PKI/origin.pem"; key = "$PKI/origin.key"; };
+  backend = "127.0.0.1:$BACKEND_PORT";
+  workers = $workers;
+  limits = { max_connections = 20000; idle_timeout_ms = 300000; };
+};
+policy = {
+  trust = { ca_files = [ "$PKI/ca.pem" ]; };
+  default = {
+    name = "edge";
+    allow = { dns = [ "edge.example.net" ]; };
+  };
+};
+audit = { file = "$1/audit.log"; };
+EOF
+}
