@@ -215,6 +215,15 @@ static const struct option long_opts[] = {
 	{NULL, 0, NULL, 0},
 };
 
+static const char *option_name(int ch)
+{
+	for (const struct option *o = long_opts; o->name != NULL; o++) {
+		if (o->val == ch)
+			return o->name;
+	}
+	return "?";
+}
+
 static bool parse_mode(const char *s, enum lg_mode *m)
 {
 	for (unsigned i = 0; i < sizeof(mode_names) / sizeof(*mode_names);
@@ -311,8 +320,8 @@ static int parse_args(int argc, char **argv, struct lg_opts *o)
 			return 2;
 		}
 		if (!ok) {
-			fprintf(stderr, "eg-loadgen: bad value for %s: %s\n",
-				argv[optind - 1], optarg);
+			fprintf(stderr, "eg-loadgen: --%s: bad value '%s'\n",
+				option_name(ch), optarg);
 			return 2;
 		}
 	}

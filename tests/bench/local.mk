@@ -12,6 +12,16 @@ tests_bench_eg_loadgen_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) \
 tests_bench_eg_loadgen_LDADD = $(EG_LLHTTP_LIBS) $(GNUTLS_LIBS) \
 	$(JANSSON_LIBS) $(PTHREAD_LIBS)
 
+if HAVE_CHECK
+check_PROGRAMS += tests/bench/check_lg_hist
+TESTS += tests/bench/check_lg_hist
+tests_bench_check_lg_hist_SOURCES = tests/bench/check_lg_hist.c \
+	tests/bench/lg_hist.c tests/bench/loadgen.h
+tests_bench_check_lg_hist_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) \
+	$(CHECK_CFLAGS)
+tests_bench_check_lg_hist_LDADD = $(CHECK_LIBS)
+endif
+
 # The floor: GnuTLS alone (handshake, verification, a local answer).
 noinst_PROGRAMS += tests/bench/eg-floor
 tests_bench_eg_floor_SOURCES = tests/bench/eg-floor.c
