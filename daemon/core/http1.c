@@ -275,6 +275,7 @@ enum egd_http_result egd_http_feed(struct egd_http *h, const char *data,
 		h->head_bytes += *consumed;
 		if (h->head_bytes > h->cap) {
 			h->overflow = EGD_HTTP_TOO_LARGE;
+			*consumed = 0;
 			return h->overflow;
 		}
 	}

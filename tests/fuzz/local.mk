@@ -6,7 +6,7 @@ EXTRA_DIST += tests/fuzz/seed.sh
 
 if ENABLE_FUZZING
 EG_FUZZ_TARGETS = tests/fuzz/fuzz_policy tests/fuzz/fuzz_identity \
-	tests/fuzz/fuzz_request
+	tests/fuzz/fuzz_request tests/fuzz/fuzz_http1
 noinst_PROGRAMS += $(EG_FUZZ_TARGETS)
 EG_FUZZ_CFLAGS = $(AM_CFLAGS) $(EG_LIB_CFLAGS) -fsanitize=fuzzer \
 	-DFUZZ_CA='"$(abs_builddir)/fuzz-corpus/ca.pem"'
@@ -21,6 +21,9 @@ tests_fuzz_fuzz_identity_LDADD = $(EG_FUZZ_LDADD)
 tests_fuzz_fuzz_request_CFLAGS = $(EG_FUZZ_CFLAGS)
 tests_fuzz_fuzz_request_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_request_LDADD = $(EG_FUZZ_LDADD)
+tests_fuzz_fuzz_http1_CFLAGS = $(EG_FUZZ_CFLAGS) $(LLHTTP_CFLAGS)
+tests_fuzz_fuzz_http1_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_http1_LDADD = daemon/core/libegcore.la $(EG_FUZZ_LDADD)
 
 EG_FUZZ_SECONDS = 20
 fuzz-smoke: $(EG_FUZZ_TARGETS)

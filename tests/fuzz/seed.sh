@@ -21,3 +21,12 @@ printf 'cn = "edge"\ndns_name = "a.example.com"\ndns_name = "*.example.com"\nuri
 printf 'x.example.com\000/admin/../%%2e%%2e/x?y' >"$out/fuzz_request/1"
 printf '[::1]:443\000http://h/admin//a/./b#f' >"$out/fuzz_request/2"
 printf 'A.EXAMPLE.COM.\000/%%61dmin%%00' >"$out/fuzz_request/3"
+# fuzz_http1: byte 0 = side (bit 0 response, bit 1 to HEAD) and limits
+# (bits 2-3), byte 1 = piece sizes, then the stream.
+mkdir -p "$out/fuzz_http1"
+printf '\000\001GET /a?b HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, close\r\n\r\nPOST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc' >"$out/fuzz_http1/pipelined"
+printf '\004\007POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3;q="a b"\r\nabc\r\n0\r\nT: v\r\n\r\nGET / HTTP/1.0\r\n\r\n' >"$out/fuzz_http1/chunked"
+printf '\010\003GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nrest' >"$out/fuzz_http1/upgrade"
+printf '\004\005POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\nX-A: a\r\n b\r\n\r\n0\r\n\r\n' >"$out/fuzz_http1/desync"
+printf '\001\002HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;x=y\r\nhi\r\n0\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\nHTTP/1.1 200 OK\r\n\r\nuntil close' >"$out/fuzz_http1/responses"
+printf '\007\011HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nHTTP/1.0 204 No Content\r\n\r\n' >"$out/fuzz_http1/head"
