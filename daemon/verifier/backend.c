@@ -63,14 +63,15 @@ static bool alive(const struct vf_backend *b)
 	return n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-struct vf_backend *vf_backend_get(struct vf_worker *w, struct vf_conn *c)
+struct vf_backend *vf_backend_get(struct vf_worker *w, struct vf_conn *c,
+				  bool fresh)
 {
 	struct vf_config *cfg = vf_worker_config(w);
 	ev_tstamp now = ev_now(w->loop);
 	struct vf_backend *b;
 	int fd;
 
-	while ((b = w->idle) != NULL) {
+	while (!fresh && (b = w->idle) != NULL) {
 		w->idle = b->next;
 		w->n_idle--;
 		if (b->cfg_gen == w->cfg_gen &&

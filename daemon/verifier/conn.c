@@ -113,6 +113,7 @@ void vf_conn_close(struct vf_conn *c)
 	w->n_conns--;
 	atomic_fetch_sub_explicit(&vf_metrics.active_connections, 1,
 				  memory_order_relaxed);
+	free(c->replay);
 	eg_peer_free(c->peer);
 	vf_config_unref(c->pcfg);
 	vf_config_unref(c->cfg);
@@ -339,6 +340,8 @@ static void finish_exchange(struct vf_conn *c)
 		vf_backend_release(c->be, reuse);
 		c->be = NULL;
 	}
+	free(c->replay);
+	c->replay = NULL;
 	c->rq = RQ_HEAD;
 	c->rs = RS_NONE;
 	c->head_start = 0;
@@ -436,8 +439,38 @@ static int process_request(struct vf_conn *c)
 	return r < 0 ? -1 : progress;
 }
 
+/* A pooled backend connection closed or reset before a byte of the answer:
+ * the backend dropped it while idle, so a bodiless idempotent request is
+ * sent once more on a new connection. Returns true when it was. */
+static bool retry_fresh(struct vf_conn *c, enum vf_backend_error kind)
+{
+	char *replay = c->replay;
+
+	if (replay == NULL || kind != VF_BE_CONNECT || c->be == NULL ||
+	    !c->be->reused || c->be_recv != 0 || c->rs != RS_WAIT)
+		return false;
+	c->replay = NULL;
+	vf_backend_release(c->be, false);
+	c->be = vf_backend_get(c->w, c, true);
+	egd_buf_reset(&c->bout);
+	if (c->be == NULL || !egd_buf_append(&c->bout, replay, c->replay_len)) {
+		free(replay);
+		return false;
+	}
+	free(replay);
+	vf_count(&vf_metrics.backend_retries);
+	egd_log(EGD_DEBUG, "%s: pooled backend connection was closed: resent",
+		c->addr);
+	c->be_sent = 0;
+	c->be_eof = false;
+	c->be_start = c->be_last_io = ev_now(c->w->loop);
+	return true;
+}
+
 static void backend_failed(struct vf_conn *c, enum vf_backend_error kind)
 {
+	if (retry_fresh(c, kind))
+		return;
 	vf_count(&vf_metrics.backend_errors[kind]);
 	egd_log(EGD_WARN, "%s: backend %s: %s", c->addr, c->cfg->backend_text,
 		kind == VF_BE_TIMEOUT	 ? "timed out"

@@ -163,6 +163,11 @@ static int render_counters(struct egd_buf *out)
 	for (int i = 0; i < VF_BE_COUNT; i++)
 		OUT("edgeguard_backend_errors_total{kind=\"%s\"} %lu\n",
 		    be_names[i], get(&vf_metrics.backend_errors[i]));
+	OUT("# HELP edgeguard_backend_retries_total Requests resent on a new "
+	    "backend connection after a pooled one was found closed.\n"
+	    "# TYPE edgeguard_backend_retries_total counter\n"
+	    "edgeguard_backend_retries_total %lu\n",
+	    get(&vf_metrics.backend_retries));
 	OUT("# HELP edgeguard_request_duration_seconds Proxied request "
 	    "latency.\n# TYPE edgeguard_request_duration_seconds histogram\n");
 	for (int i = 0; i <= VF_LAT_BUCKETS; i++) {

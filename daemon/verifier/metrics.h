@@ -33,6 +33,7 @@ struct vf_metrics {
 	atomic_ulong connections_total;
 	atomic_ulong connections_refused; /* max_connections reached */
 	atomic_ulong backend_errors[VF_BE_COUNT];
+	atomic_ulong backend_retries; /* pooled connection found closed */
 	atomic_ulong bad_requests;
 	atomic_ulong latency[VF_LAT_BUCKETS + 1];
 	atomic_ulong latency_sum_us;

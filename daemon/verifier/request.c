@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -69,6 +70,25 @@ static int lazy_buffers(struct vf_conn *c)
 		c->resp_init = true;
 	}
 	return 0;
+}
+
+/* RFC 9110 9.2.2: a request a client may send twice. Only those without a
+ * body are resent, so the copy is the head alone. */
+static bool replayable(const llhttp_t *p)
+{
+	switch (p->method) {
+	case HTTP_GET:
+	case HTTP_HEAD:
+	case HTTP_OPTIONS:
+	case HTTP_TRACE:
+	case HTTP_PUT:
+	case HTTP_DELETE:
+		break;
+	default:
+		return false;
+	}
+	return (p->flags & F_CHUNKED) == 0 &&
+	       ((p->flags & F_CONTENT_LENGTH) == 0 || p->content_length == 0);
 }
 
 static bool put_forwarded(struct vf_conn *c, struct egd_buf *o)
@@ -192,7 +212,7 @@ int vf_request_head(struct vf_conn *c)
 	}
 	egd_http_next(&c->resp);
 	c->resp.no_body = c->head_method_head;
-	c->be = vf_backend_get(c->w, c);
+	c->be = vf_backend_get(c->w, c, false);
 	c->be_start = c->be_last_io = ev_now(c->w->loop);
 	if (c->be == NULL) {
 		vf_count(&vf_metrics.backend_errors[VF_BE_CONNECT]);
@@ -203,5 +223,15 @@ int vf_request_head(struct vf_conn *c)
 		return -1;
 	}
 	c->be_reusable = true;
+	/* A pooled connection the backend closes just as we reuse it is a
+	 * race no check before sending can close: keep what to resend. */
+	if (c->be->reused && replayable(&c->req.parser)) {
+		c->replay = malloc(egd_buf_len(&c->bout));
+		if (c->replay != NULL) {
+			c->replay_len = egd_buf_len(&c->bout);
+			memcpy(c->replay, egd_buf_head(&c->bout),
+			       c->replay_len);
+		}
+	}
 	return 0;
 }

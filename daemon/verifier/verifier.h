@@ -113,6 +113,11 @@ struct vf_conn {
 	ev_tstamp deadline;    /* what the timer waits for */
 	bool head_method_head; /* the request was HEAD */
 	bool req_http10;
+	/* Owned copy of a bodiless idempotent request's head sent on a pooled
+	 * backend connection: resent once on a new connection when that one
+	 * turns out closed before answering. NULL otherwise. */
+	char *replay;
+	size_t replay_len;
 };
 
 struct vf_worker {
@@ -189,8 +194,10 @@ bool vf_is_hop_header(const char *name, size_t len);
 bool vf_connection_lists(const struct egd_http *h, const char *name,
 			 size_t len);
 
-/* backend.c */
-struct vf_backend *vf_backend_get(struct vf_worker *w, struct vf_conn *c);
+/* backend.c: a connection for c, from the idle pool unless `fresh`.
+ * NULL with errno set when a new one cannot be started. */
+struct vf_backend *vf_backend_get(struct vf_worker *w, struct vf_conn *c,
+				  bool fresh);
 void vf_backend_release(struct vf_backend *b, bool reusable);
 void vf_backend_watch(struct vf_backend *b, int events);
 void vf_pool_flush(struct vf_worker *w);

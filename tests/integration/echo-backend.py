@@ -4,9 +4,15 @@
 # received, and the request body. Every request line is appended to the log
 # file so a test can tell whether a request reached the backend at all.
 # /slow answers after 3 s; /status/NNN answers NNN with a Content-Length
-# and no body.
-# Usage: echo-backend.py PORT LOGFILE
+# and no body. Expect: 100-continue is answered with 100 before the body
+# is read.
+# Usage: echo-backend.py PORT|unix:/PATH LOGFILE [once]
+#   once: answer the first request of each connection only; a later one
+#   on the same connection is read, logged as "dropped: ..." and the
+#   connection closed unanswered (a keep-alive connection the backend gave
+#   up on just as it was reused).
 import http.server
+import os
 import socketserver
 import sys
 
@@ -32,6 +38,12 @@ class Echo(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _any(self):
+        self.served = getattr(self, "served", 0) + 1
+        if MODE == "once" and self.served > 1:
+            with open(LOG, "a") as f:
+                f.write("dropped: " + self.requestline + "\n")
+            self.close_connection = True
+            return
         with open(LOG, "a") as f:
             f.write(self.requestline + "\n")
         body = self._body()
@@ -56,7 +68,7 @@ class Echo(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(out)
 
-    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _any
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_OPTIONS = _any
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -64,5 +76,22 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 
+class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+class UnixEcho(Echo):
+    # A unix peer has no address; http.server wants a printable one.
+    def address_string(self):
+        return "unix"
+
+
 LOG = sys.argv[2]
-Server(("127.0.0.1", int(sys.argv[1])), Echo).serve_forever()
+MODE = sys.argv[3] if len(sys.argv) > 3 else ""
+if sys.argv[1].startswith("unix:"):
+    path = sys.argv[1][5:]
+    if os.path.exists(path):
+        os.unlink(path)
+    UnixServer(path, UnixEcho).serve_forever()
+else:
+    Server(("127.0.0.1", int(sys.argv[1])), Echo).serve_forever()

@@ -33,16 +33,32 @@ vf_pki() {
 		--dns other.example.org >/dev/null || hard_error "pki other-edge"
 }
 
-# vf_backend: starts the echo backend on $BACKEND_PORT, log in $BACKEND_LOG.
+# vf_backend [MODE]: starts the echo backend on $BACKEND_PORT (BACKEND_ADDR
+# names it for the config), log in $BACKEND_LOG. MODE as in echo-backend.py.
 vf_backend() {
 	BACKEND_PORT=$(free_port)
+	BACKEND_ADDR="127.0.0.1:$BACKEND_PORT"
 	BACKEND_LOG="$TEST_DIR/backend.log"
 	: >"$BACKEND_LOG"
 	python3 "$top_srcdir/tests/integration/echo-backend.py" \
-		"$BACKEND_PORT" "$BACKEND_LOG" &
+		"$BACKEND_PORT" "$BACKEND_LOG" ${1:-} &
 	BACKEND_PID=$!
 	VF_PIDS="$VF_PIDS $BACKEND_PID"
 	wait_port "$BACKEND_PORT" || hard_error "backend did not start"
+}
+
+# vf_backend_unix [MODE]: the same on a unix socket in $TEST_DIR.
+vf_backend_unix() {
+	_sock="$TEST_DIR/backend.sock"
+	BACKEND_ADDR="unix:$_sock"
+	BACKEND_LOG="$TEST_DIR/backend.log"
+	: >"$BACKEND_LOG"
+	python3 "$top_srcdir/tests/integration/echo-backend.py" \
+		"$BACKEND_ADDR" "$BACKEND_LOG" ${1:-} &
+	BACKEND_PID=$!
+	VF_PIDS="$VF_PIDS $BACKEND_PID"
+	for _ in $(seq 1 100); do [ -S "$_sock" ] && return 0; sleep 0.05; done
+	hard_error "unix backend did not start"
 }
 
 # vf_config [ALLOW] [EXTRA_VERIFIER_KEYS] [EXTRA_POLICY_KEYS]: writes
@@ -58,7 +74,7 @@ vf_config() {
 verifier = {
   listen = [ "127.0.0.1:$PORT" ];
   tls = { cert = "pki/origin.pem"; key = "pki/origin.key"; ${TLS_EXTRA:-} };
-  backend = "127.0.0.1:$BACKEND_PORT";
+  backend = "$BACKEND_ADDR";
   workers = ${WORKERS:-2};
   admin = { listen = "127.0.0.1:$ADMIN_PORT"; };
   ${2:-}
