@@ -59,7 +59,8 @@ EG_VERIFIER_TESTS = \
 	tests/integration/verifier-limits.sh \
 	tests/integration/verifier-authz.sh \
 	tests/integration/verifier-proxy.sh \
-	tests/integration/verifier-tls.sh
+	tests/integration/verifier-tls.sh \
+	tests/integration/verifier-system.sh
 TESTS += $(EG_VERIFIER_TESTS)
 EXTRA_DIST += $(EG_VERIFIER_TESTS) tests/integration/verifier-lib.sh \
 	tests/integration/echo-backend.py conf/verifier.conf

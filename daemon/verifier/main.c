@@ -60,8 +60,13 @@ static void reload(const char *why)
 {
 	struct vf_config *cur = vf_config_current();
 	struct vf_config *next = NULL;
+	struct timespec now;
 
-	sd_notify(0, "RELOADING=1");
+	/* systemd's notify-reload protocol wants the reload's start time. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		   (unsigned long long)now.tv_sec * 1000000ULL +
+			   (unsigned long long)now.tv_nsec / 1000ULL);
 	egd_log(EGD_NOTICE, "reloading %s (%s)", config_path, why);
 	if (vf_config_load(config_path, true, vf_tls_verify_cb, &next, err,
 			   sizeof(err)) < 0) {

@@ -62,8 +62,9 @@ vf_backend_unix() {
 }
 
 # vf_config [ALLOW] [EXTRA_VERIFIER_KEYS] [EXTRA_POLICY_KEYS]: writes
-# $CONF with a verifier on $PORT (and admin on $ADMIN_PORT); $WORKERS and
-# $TLS_EXTRA (keys of the tls group) adjust it.
+# $CONF with a verifier on $PORT (and admin on $ADMIN_PORT); $WORKERS,
+# $TLS_EXTRA (keys of the tls group) and $TRUST_EXTRA (keys of the policy's
+# trust group) adjust it.
 vf_config() {
 	: "${PORT:=$(free_port)}"
 	: "${ADMIN_PORT:=$(free_port)}"
@@ -80,7 +81,7 @@ verifier = {
   ${2:-}
 };
 policy = {
-  trust = { ca_files = [ "pki/ca.pem" ]; };
+  trust = { ca_files = [ "pki/ca.pem" ]; ${TRUST_EXTRA:-} };
   default = {
     name = "edge";
     allow = { $_allow };
