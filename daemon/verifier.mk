@@ -60,10 +60,12 @@ EG_VERIFIER_TESTS = \
 	tests/integration/verifier-authz.sh \
 	tests/integration/verifier-proxy.sh \
 	tests/integration/verifier-tls.sh \
-	tests/integration/verifier-system.sh
+	tests/integration/verifier-system.sh \
+	tests/integration/verifier-load.sh
 TESTS += $(EG_VERIFIER_TESTS)
 EXTRA_DIST += $(EG_VERIFIER_TESTS) tests/integration/verifier-lib.sh \
-	tests/integration/echo-backend.py conf/verifier.conf
+	tests/integration/echo-backend.py tests/integration/verifier-loadgen.py \
+	conf/verifier.conf
 
 # Check suites for the network core (variables from tests/unit/local.mk).
 if HAVE_CHECK

@@ -8,9 +8,17 @@ need python3
 need openssl
 
 VF_PIDS=""
+# Stops everything; a sanitizer report from a verifier (they run in the
+# background, so their crashes and leaks would go unseen) fails the test.
 cleanup_hook() {
 	for p in $VF_PIDS; do kill "$p" 2>/dev/null; done
 	for p in $VF_PIDS; do wait "$p" 2>/dev/null; done
+	if grep -qE 'Sanitizer|runtime error:' "$TEST_DIR/verifier.err" 2>/dev/null; then
+		echo "FAIL: sanitizer report from the verifier:" >&2
+		cat "$TEST_DIR/verifier.err" >&2
+		rm -rf "$TEST_DIR"
+		exit 1
+	fi
 	return 0
 }
 
