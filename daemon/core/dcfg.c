@@ -7,37 +7,9 @@
 
 #include <edgeguard/error.h>
 
+#include "alloc.h"
 #include "cfg.h"
 #include "core/dcfg.h"
-
-char *egd_cfg_dirname(const char *file)
-{
-	const char *slash = strrchr(file, '/');
-
-	if (slash == NULL)
-		return strdup(".");
-	if (slash == file)
-		return strdup("/");
-	return strndup(file, (size_t)(slash - file));
-}
-
-char *egd_cfg_resolve(const char *dir, const char *p)
-{
-	size_t dl, pl;
-	char *out;
-
-	if (p[0] == '/' || strncmp(p, "pkcs11:", 7) == 0 || dir == NULL)
-		return strdup(p);
-	dl = strlen(dir);
-	pl = strlen(p);
-	out = malloc(dl + 1 + pl + 1);
-	if (out == NULL)
-		return NULL;
-	memcpy(out, dir, dl);
-	out[dl] = '/';
-	memcpy(out + dl + 1, p, pl + 1);
-	return out;
-}
 
 int egd_cfg_file(const config_setting_t *group, const char *key,
 		 const char *dir, bool required, char **out, char *err,
@@ -56,7 +28,9 @@ int egd_cfg_file(const config_setting_t *group, const char *key,
 					    "missing required key '%s'", key);
 		return 0;
 	}
-	*out = egd_cfg_resolve(dir, v);
+	/* A PKCS#11 URL names a token object, not a file. */
+	*out = strncmp(v, "pkcs11:", 7) == 0 ? eg_strdup(v)
+					     : eg_cfg_resolve_path(dir, v);
 	if (*out == NULL)
 		return eg_cfg_error(err, errlen, group, "out of memory");
 	return 0;

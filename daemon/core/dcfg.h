@@ -4,8 +4,9 @@
 
 /*
  * Daemon configuration helpers on top of lib/cfg.h: file names relative to
- * the configuration file, socket addresses, and a watch list of the files a
- * configuration loaded so that a replaced certificate triggers a reload.
+ * the configuration file or PKCS#11 URLs, socket addresses, and a watch
+ * list of the files a configuration loaded so that a replaced certificate
+ * triggers a reload.
  * Errors are "file:line: key: message" like every other config error.
  */
 
@@ -18,15 +19,10 @@
 
 #include "core/net.h"
 
-/* Directory part of `file` ("." when none). Caller frees with free(). */
-char *egd_cfg_dirname(const char *file);
-
-/* `p` resolved against `dir` unless absolute or a "pkcs11:" URL. Caller
- * frees with free(); NULL on out of memory. */
-char *egd_cfg_resolve(const char *dir, const char *p);
-
-/* Reads the string `key` of `group` as a file name resolved against dir.
- * *out (caller frees) is NULL when the key is absent and !required. */
+/* Reads the string `key` of `group` as a file name resolved against dir
+ * (eg_cfg_dirname() of the configuration file) unless absolute or a
+ * "pkcs11:" URL. *out (caller frees with eg_free()) is NULL when the key is
+ * absent and !required. */
 int egd_cfg_file(const config_setting_t *group, const char *key,
 		 const char *dir, bool required, char **out, char *err,
 		 size_t errlen);

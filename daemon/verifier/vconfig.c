@@ -283,7 +283,7 @@ int vf_config_load(const char *path, bool open_audit,
 	config_init(&cfg);
 	c = calloc(1, sizeof(*c));
 	if (c == NULL || (c->path = strdup(path)) == NULL ||
-	    (dir = egd_cfg_dirname(path)) == NULL) {
+	    (dir = eg_cfg_dirname(path)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
@@ -314,7 +314,7 @@ int vf_config_load(const char *path, bool open_audit,
 	ret = 0;
 out:
 	vf_config_unref(c);
-	free(dir);
+	eg_free(dir);
 	config_destroy(&cfg);
 	return ret;
 }
@@ -336,8 +336,8 @@ void vf_config_unref(struct vf_config *c)
 	egd_tls_server_free(c->tls);
 	egd_watch_free(&c->watch);
 	free(c->listen);
-	free(c->cert);
-	free(c->key);
+	eg_free(c->cert);
+	eg_free(c->key);
 	free(c->priority);
 	free(c->authz_header);
 	free(c->user);

@@ -45,7 +45,7 @@ struct vf_config {
 	char *path;		 /* owned: the file it came from */
 	struct egd_addr *listen; /* owned array */
 	size_t n_listen;
-	char *cert; /* owned, resolved file names */
+	char *cert; /* owned (eg_free), resolved file names */
 	char *key;
 	char *priority; /* owned; NULL: EGD_TLS_DEFAULT_PRIORITY */
 	bool reject_at_handshake;
