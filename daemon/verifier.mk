@@ -61,7 +61,8 @@ EG_VERIFIER_TESTS = \
 	tests/integration/verifier-proxy.sh \
 	tests/integration/verifier-tls.sh \
 	tests/integration/verifier-system.sh \
-	tests/integration/verifier-load.sh
+	tests/integration/verifier-load.sh \
+	tests/integration/verifier-cases.sh
 TESTS += $(EG_VERIFIER_TESTS)
 EXTRA_DIST += $(EG_VERIFIER_TESTS) tests/integration/verifier-lib.sh \
 	tests/integration/echo-backend.py tests/integration/verifier-loadgen.py \

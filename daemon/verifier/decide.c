@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "match.h"
 #include "verifier/metrics.h"
 #include "verifier/verifier.h"
 
@@ -69,11 +70,17 @@ void vf_audit_event(struct vf_config *cfg, const char *component,
 {
 	struct eg_audit_event ev;
 	struct timespec ts;
+	char *nhost = NULL;
 	int ret;
 
 	vf_metrics_decision(d->event, d->reason, d->rule);
 	if (cfg->audit == NULL)
 		return;
+	/* The host as the nginx and Apache modules record it (lowercase, no
+	 * port, no trailing dot), so one policy audits alike everywhere; a
+	 * name that does not normalise is recorded as sent. */
+	if (host != NULL && eg_match_normalize_host(host, &nhost) == 0)
+		host = nhost;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	memset(&ev, 0, sizeof(ev));
 	ev.ts_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -91,6 +98,7 @@ void vf_audit_event(struct vf_config *cfg, const char *component,
 	ret = eg_audit_log_record(cfg->audit, &ev);
 	if (ret < 0)
 		egd_log(EGD_ERR, "audit log: %s", eg_strerror(ret));
+	eg_free(nhost);
 }
 
 void vf_audit(struct vf_conn *c, const char *component,
