@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,6 @@ void vf_conn_accept(struct vf_worker *w, enum vf_kind kind, int fd,
 {
 	struct vf_config *cfg = vf_worker_config(w);
 	struct vf_conn *c = NULL;
-	char *colon;
 	int ret;
 
 	if (cfg == NULL || w->draining ||
@@ -53,10 +53,17 @@ void vf_conn_accept(struct vf_worker *w, enum vf_kind kind, int fd,
 			  cfg->limits.max_headers) == -1)
 		goto fail;
 	egd_addr_format(sa, salen, c->addr, sizeof(c->addr));
-	snprintf(c->ip, sizeof(c->ip), "%s", c->addr);
-	colon = strrchr(c->ip, ':');
-	if (colon != NULL && sa->sa_family != AF_UNIX)
-		*colon = '\0';
+	/* The bare address (no brackets, no port), as X-Forwarded-For and
+	 * Forwarded want it. */
+	if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)sa)->sin6_addr, c->ip,
+			  sizeof(c->ip));
+	else if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+			  c->ip, sizeof(c->ip));
+	else
+		snprintf(c->ip, sizeof(c->ip), "%s", c->addr);
 	if (kind == VF_PROXY) {
 		ret = egd_tls_session_new(cfg->tls, fd,
 					  cfg->reject_at_handshake, c, &c->tls);

@@ -109,6 +109,11 @@ static bool put_forwarded(struct vf_conn *c, struct egd_buf *o)
 	}
 	if (!egd_buf_printf(o, "%s%s\r\n", first ? "" : ", ", c->ip))
 		return false;
+	/* RFC 7239 6: an IPv6 node is quoted and bracketed; a unix socket
+	 * peer has no address to give. */
+	if (strncmp(c->ip, "unix:", 5) == 0)
+		return egd_buf_appends(
+			o, "Forwarded: for=unknown;proto=https\r\n");
 	return egd_buf_printf(o, "Forwarded: for=%s%s%s;proto=https\r\n",
 			      strchr(c->ip, ':') ? "\"[" : "", c->ip,
 			      strchr(c->ip, ':') ? "]\"" : "");

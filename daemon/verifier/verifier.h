@@ -79,7 +79,7 @@ struct vf_conn {
 	struct vf_config *pcfg; /* held: policy `peer` was verified with */
 	struct eg_peer *peer;	/* owned; NULL until verified */
 	char addr[INET6_ADDRSTRLEN + 8]; /* "ip:port" of the client */
-	char ip[INET6_ADDRSTRLEN + 8];
+	char ip[INET6_ADDRSTRLEN + 8];	 /* the address alone, or "unix:" */
 	char sni[256];
 	bool handshaking;
 	bool cin_eof;

@@ -2,7 +2,8 @@
 # edgeguard-verifier TLS: ECDSA and RSA server certificates over TLS 1.2 and
 # 1.3; TLS 1.3 session resumption (tickets) keeps the client's identity,
 # never skips the decision (a refused client stays refused when it
-# resumes) and applies an allowlist changed by a reload.
+# resumes) and applies an allowlist changed by a reload; ALPN; IPv4 and
+# IPv6 listeners side by side; ticket keys rotated on schedule.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/verifier-lib.sh"
 
@@ -93,5 +94,64 @@ for v in 1_2 1_3; do
 	assert_contains "RSA TLS $v signature" "Peer signature type: RSA" "$out"
 done
 assert_eq "RSA with curl" 200 "$(vf_curl edge "https://localhost:$PORT/rsa")"
+kill -0 "$VF_PID" || fail "verifier died"
+
+# ALPN: http/1.1 whatever else the client offers.
+out=$(s_client 1_3 edge -alpn h2,http/1.1)
+assert_contains "ALPN" "ALPN protocol: http/1.1" "$out"
+assert_contains "ALPN request" "HTTP/1.1 200" "$out"
+
+# A second verifier: IPv4, IPv6 and unix-socket listeners, ticket key
+# rotated each second.
+kill "$VF_PID"
+wait "$VF_PID" 2>/dev/null
+PORT=$(free_port)
+PORT6=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0)); print(s.getsockname()[1])') ||
+	skip "no IPv6 loopback"
+TLS_EXTRA="ticket_key_rotation_s = 1;"
+vf_config
+sed -i "s|listen = \[ \"127.0.0.1:$PORT\" \];|listen = [ \"127.0.0.1:$PORT\", \"[::1]:$PORT6\", \"unix:$TEST_DIR/tls.sock\" ];|" "$CONF"
+vf_start
+code=$(curl -s -o "$TEST_DIR/body" -w '%{http_code}' --max-time 10 \
+	--cacert "$P/ca.pem" --cert "$P/edge.pem" --key "$P/edge.key" \
+	--resolve "localhost:$PORT6:[::1]" "https://localhost:$PORT6/v6")
+assert_eq "IPv6 listener" 200 "$code"
+assert_contains "IPv6 client in X-Forwarded-For" "X-Forwarded-For: ::1" "$(cat "$TEST_DIR/body")"
+assert_contains "IPv6 client in Forwarded" 'Forwarded: for="[::1]";proto=https' "$(cat "$TEST_DIR/body")"
+assert_eq "IPv4 listener too" 200 "$(vf_curl edge "https://localhost:$PORT/v4")"
+out=$(python3 - "$TEST_DIR/tls.sock" "$P" <<'PY'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2] + "/ca.pem")
+ctx.load_cert_chain(sys.argv[2] + "/edge.pem", sys.argv[2] + "/edge.key")
+raw = socket.socket(socket.AF_UNIX)
+raw.connect(sys.argv[1])
+s = ctx.wrap_socket(raw, server_hostname="localhost")
+s.sendall(b"GET /unix HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+out = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    out += b
+sys.stdout.write(out.decode("latin-1"))
+PY
+)
+assert_contains "unix-socket listener" "HTTP/1.1 200" "$out"
+assert_contains "unix-socket client in X-Forwarded-For" "X-Forwarded-For: unix:" "$out"
+assert_contains "unix-socket client in Forwarded" "Forwarded: for=unknown;proto=https" "$out"
+
+# A ticket resumes until the key it was sealed with is rotated away; the
+# client then simply gets a full handshake.
+sess="$TEST_DIR/rotating.sess"
+for _ in 1 2 3; do
+	s_client 1_3 edge -sess_out "$sess" >/dev/null
+	out=$(s_client 1_3 edge -sess_in "$sess")
+	case "$out" in *"Reused, TLSv1.3"*) break ;; esac
+done
+assert_contains "resumed before the rotation" "Reused, TLSv1.3" "$out"
+sleep 2.5
+out=$(s_client 1_3 edge -sess_in "$sess")
+assert_contains "full handshake after the rotation" "New, TLSv1.3" "$out"
+assert_contains "served after the rotation" "HTTP/1.1 200" "$out"
 kill -0 "$VF_PID" || fail "verifier died"
 exit 0
