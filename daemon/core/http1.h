@@ -4,12 +4,18 @@
 
 /*
  * HTTP/1.1 message heads parsed by llhttp (strict mode, no lenient flags:
- * CL+TE, duplicate differing Content-Length, obs-fold, bare CR and bad
- * chunk sizes are errors). The head (request-target or status text, and the
- * header fields) is copied into a fixed arena sized by the configured limit;
- * the body is never copied: the parser pauses after the head and after the
- * message so the caller can forward the raw body bytes between those points
- * with the framing the parser has validated.
+ * CL+TE, duplicate Content-Length, obs-fold, bare CR and bad chunk sizes
+ * are errors), plus what llhttp 8.1 lets through and a backend could read
+ * differently: field names that are not tokens ("Transfer-Encoding :"),
+ * empty names, versions other than 1.0 and 1.1, a request whose last
+ * transfer coding is not chunked. Responses that cannot have a body (to
+ * HEAD, 1xx, 204, 304) end with their head. The head limit counts the bytes
+ * as sent. The head (request-target or status text, and the header fields,
+ * values without surrounding whitespace) is copied into a fixed arena
+ * sized by the configured limit; the body is never copied: the parser
+ * pauses after the head and after the message so the caller can forward
+ * the raw body bytes between those points with the framing the parser has
+ * validated.
  */
 
 #include <stdbool.h>

@@ -1,7 +1,8 @@
 #!/bin/bash
-# edgeguard-verifier limits: slowloris cut by the header timeout, oversized
-# heads, too many fields, silent TLS clients, backend response timeout,
-# connection cap; and the handshake-reject mode with its audit records.
+# edgeguard-verifier limits: slowloris cut by the header timeout, idle
+# keep-alive connections by the idle timeout, oversized heads, too many
+# fields, silent TLS clients, backend response timeout, connection cap; and
+# the handshake-reject mode with its audit records.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/verifier-lib.sh"
 
@@ -9,8 +10,8 @@ vf_pki
 vf_backend
 WORKERS=1
 vf_config "" 'limits = { header_timeout_ms = 1000; handshake_timeout_ms = 1000;
-  backend_response_timeout_ms = 1000; max_header_bytes = 2048; max_headers = 10;
-  max_connections = 3; };'
+  idle_timeout_ms = 1500; backend_response_timeout_ms = 1000;
+  max_header_bytes = 2048; max_headers = 10; max_connections = 3; };'
 vf_start
 
 # Slowloris: half a head, then silence: 408 and closed within the timeout.
@@ -19,6 +20,14 @@ out=$(vf_raw edge < <(printf 'GET / HTTP/1.1\r\nHost: localhost\r\n'; sleep 4))
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 assert_contains "slowloris" "HTTP/1.1 408" "$out"
 [ "$ms" -lt 3500 ] || fail "header timeout took ${ms}ms"
+
+# An idle keep-alive connection: answered, then closed after the idle
+# timeout.
+start=$(date +%s%N)
+out=$(vf_raw edge < <(printf 'GET /idle HTTP/1.1\r\nHost: localhost\r\n\r\n'; sleep 6))
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+assert_contains "idle: answered" "GET /idle HTTP/1.1" "$out"
+[ "$ms" -ge 1200 ] && [ "$ms" -lt 4000 ] || fail "idle connection closed after ${ms}ms"
 
 big=$(head -c 3000 /dev/zero | tr '\0' a)
 out=$(printf "GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: $big\r\n\r\n" | vf_raw edge)
