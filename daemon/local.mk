@@ -18,3 +18,4 @@ daemon_edgeguard_LDADD = lib/libedgeguard.la daemon/libegtool.la \
 	$(GNUTLS_LIBS) $(JANSSON_LIBS)
 
 include daemon/verifier.mk
+include daemon/forwarder.mk

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/x509.h>
+
+#include "core/tls_client.h"
+
+static int leaf_info(const char *cert, struct egd_tls_client *cl, char *err,
+		     size_t errlen)
+{
+	gnutls_datum_t pem = {NULL, 0};
+	gnutls_x509_crt_t *list = NULL;
+	unsigned n = 0;
+	size_t dnlen = sizeof(cl->cert_subject);
+	int ret;
+
+	ret = gnutls_load_file(cert, &pem);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: %s", cert, gnutls_strerror(ret));
+		goto out;
+	}
+	ret = gnutls_x509_crt_list_import2(&list, &n, &pem, GNUTLS_X509_FMT_PEM,
+					   0);
+	if (ret < 0 || n == 0) {
+		snprintf(err, errlen, "%s: no PEM certificate: %s", cert,
+			 gnutls_strerror(
+				 ret < 0 ? ret
+					 : GNUTLS_E_BASE64_DECODING_ERROR));
+		ret = -1;
+		goto out;
+	}
+	cl->cert_not_after = gnutls_x509_crt_get_expiration_time(list[0]);
+	if (gnutls_x509_crt_get_dn(list[0], cl->cert_subject, &dnlen) < 0)
+		cl->cert_subject[0] = '\0';
+	ret = 0;
+out:
+	for (unsigned i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(list[i]);
+	gnutls_free(list);
+	gnutls_free(pem.data);
+	return ret < 0 ? -1 : 0;
+}
+
+int egd_tls_client_new(const char *cert, const char *key, const char *ca_file,
+		       const char *priority, struct egd_tls_client **out,
+		       char *err, size_t errlen)
+{
+	struct egd_tls_client *cl;
+	const char *errpos = NULL;
+	int ret;
+
+	*out = NULL;
+	cl = calloc(1, sizeof(*cl));
+	if (cl == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pthread_mutex_init(&cl->lock, NULL);
+	ret = gnutls_certificate_allocate_credentials(&cl->cred);
+	if (ret < 0) {
+		snprintf(err, errlen, "credentials: %s", gnutls_strerror(ret));
+		goto fail;
+	}
+	ret = gnutls_certificate_set_x509_key_file2(
+		cl->cred, cert, key, GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (ret < 0) {
+		snprintf(err, errlen, "client certificate %s / key %s: %s",
+			 cert, key, gnutls_strerror(ret));
+		goto fail;
+	}
+	if (leaf_info(cert, cl, err, errlen) == -1)
+		goto fail;
+	if (ca_file != NULL)
+		ret = gnutls_certificate_set_x509_trust_file(
+			cl->cred, ca_file, GNUTLS_X509_FMT_PEM);
+	else
+		ret = gnutls_certificate_set_x509_system_trust(cl->cred);
+	if (ret <= 0) {
+		/* A bundle without a single CA would fail every handshake:
+		 * say so now. */
+		snprintf(err, errlen, "CA bundle %s: %s",
+			 ca_file ? ca_file : "(system trust store)",
+			 ret < 0 ? gnutls_strerror(ret)
+				 : "no CA certificate in it");
+		goto fail;
+	}
+	ret = gnutls_priority_init2(&cl->prio,
+				    priority ? priority
+					     : EGD_TLS_CLIENT_DEFAULT_PRIORITY,
+				    &errpos, 0);
+	if (ret < 0) {
+		snprintf(err, errlen, "priority string: %s near '%.32s'",
+			 gnutls_strerror(ret), errpos ? errpos : "");
+		goto fail;
+	}
+	*out = cl;
+	return 0;
+fail:
+	egd_tls_client_free(cl);
+	return -1;
+}
+
+void egd_tls_client_free(struct egd_tls_client *cl)
+{
+	if (cl == NULL)
+		return;
+	egd_tls_client_forget(cl);
+	if (cl->prio != NULL)
+		gnutls_priority_deinit(cl->prio);
+	if (cl->cred != NULL)
+		gnutls_certificate_free_credentials(cl->cred);
+	pthread_mutex_destroy(&cl->lock);
+	free(cl);
+}
+
+int egd_tls_client_session(struct egd_tls_client *cl, int fd, const char *sni,
+			   const char *verify_name, gnutls_session_t *out)
+{
+	static const gnutls_datum_t alpn = {(unsigned char *)"http/1.1", 8};
+	gnutls_session_t s = NULL;
+	int ret;
+
+	ret = gnutls_init(&s,
+			  GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+	if (ret < 0)
+		return ret;
+	ret = gnutls_priority_set(s, cl->prio);
+	if (ret < 0)
+		goto fail;
+	ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cl->cred);
+	if (ret < 0)
+		goto fail;
+	if (sni != NULL) {
+		ret = gnutls_server_name_set(s, GNUTLS_NAME_DNS, sni,
+					     strlen(sni));
+		if (ret < 0)
+			goto fail;
+	}
+	ret = gnutls_alpn_set_protocols(s, &alpn, 1, 0);
+	if (ret < 0)
+		goto fail;
+	/* GnuTLS verifies the chain (and the name unless NULL) during the
+	 * handshake and fails it with GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+	 * a resumed session was verified when it was made. */
+	gnutls_session_set_verify_cert(s, verify_name, 0);
+	/* Data GnuTLS cannot use just means a full handshake. */
+	pthread_mutex_lock(&cl->lock);
+	if (cl->resume.data != NULL)
+		(void)gnutls_session_set_data(s, cl->resume.data,
+					      cl->resume.size);
+	pthread_mutex_unlock(&cl->lock);
+	gnutls_transport_set_int(s, fd);
+	gnutls_handshake_set_timeout(s, 0);
+	*out = s;
+	return 0;
+fail:
+	gnutls_deinit(s);
+	return ret;
+}
+
+bool egd_tls_client_keep(struct egd_tls_client *cl, gnutls_session_t s)
+{
+	gnutls_datum_t d = {NULL, 0};
+	gnutls_datum_t old;
+
+	/* In TLS 1.3 only a ticket makes a session resumable; asking before
+	 * it came would give data that cannot resume. */
+	if (gnutls_protocol_get_version(s) == GNUTLS_TLS1_3 &&
+	    !(gnutls_session_get_flags(s) & GNUTLS_SFLAGS_SESSION_TICKET))
+		return false;
+	if (gnutls_session_get_data2(s, &d) < 0 || d.data == NULL)
+		return false;
+	pthread_mutex_lock(&cl->lock);
+	old = cl->resume;
+	cl->resume = d;
+	pthread_mutex_unlock(&cl->lock);
+	gnutls_free(old.data);
+	return true;
+}
+
+void egd_tls_client_forget(struct egd_tls_client *cl)
+{
+	gnutls_datum_t old;
+
+	pthread_mutex_lock(&cl->lock);
+	old = cl->resume;
+	cl->resume.data = NULL;
+	cl->resume.size = 0;
+	pthread_mutex_unlock(&cl->lock);
+	gnutls_free(old.data);
+}
+
+bool egd_tls_client_verify_failed(int ret)
+{
+	return ret == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR ||
+	       ret == GNUTLS_E_CERTIFICATE_ERROR;
+}
+
+const char *egd_tls_client_why(gnutls_session_t s, int ret, char *buf,
+			       size_t buflen)
+{
+	gnutls_datum_t txt = {NULL, 0};
+
+	if (buflen == 0)
+		return buf;
+	if (egd_tls_client_verify_failed(ret) &&
+	    gnutls_certificate_verification_status_print(
+		    gnutls_session_get_verify_cert_status(s), GNUTLS_CRT_X509,
+		    &txt, 0) == 0) {
+		snprintf(buf, buflen,
+			 "server certificate verification failed: %s",
+			 (const char *)txt.data);
+		gnutls_free(txt.data);
+	} else if (ret == GNUTLS_E_FATAL_ALERT_RECEIVED ||
+		   ret == GNUTLS_E_WARNING_ALERT_RECEIVED) {
+		const char *name = gnutls_alert_get_name(gnutls_alert_get(s));
+
+		snprintf(buf, buflen, "TLS alert from the server: %s",
+			 name ? name : "unknown");
+	} else {
+		snprintf(buf, buflen, "TLS: %s", gnutls_strerror(ret));
+	}
+	return buf;
+}

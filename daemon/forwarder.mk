@@ -1,0 +1,32 @@
+# edgeguard-forwarder (issue 4): the edge daemon. Takes HTTP/1.1 from the
+# local edge proxy and forwards it to origins over mutual TLS.
+
+sbin_PROGRAMS += daemon/edgeguard-forwarder
+# core/tls_client.c and core/hop.c are shared network core; they are built
+# here until libegcore (daemon/verifier.mk) lists them.
+daemon_edgeguard_forwarder_SOURCES = \
+	daemon/core/tls_client.c daemon/core/tls_client.h \
+	daemon/core/hop.c daemon/core/hop.h \
+	daemon/forwarder/forwarder.h \
+	daemon/forwarder/main.c \
+	daemon/forwarder/fconfig.c daemon/forwarder/fconfig.h \
+	daemon/forwarder/worker.c \
+	daemon/forwarder/conn.c \
+	daemon/forwarder/exchange.c \
+	daemon/forwarder/request.c \
+	daemon/forwarder/response.c \
+	daemon/forwarder/upstream.c \
+	daemon/forwarder/admin.c \
+	daemon/forwarder/probe.c \
+	daemon/forwarder/metrics.c daemon/forwarder/metrics.h
+daemon_edgeguard_forwarder_CFLAGS = $(AM_CFLAGS) $(EG_LIB_CFLAGS) \
+	$(GNUTLS_CFLAGS) $(LLHTTP_CFLAGS) $(SYSTEMD_CFLAGS)
+daemon_edgeguard_forwarder_LDADD = daemon/core/libegcore.la \
+	lib/libedgeguard-internal.la $(LIBEV_LIBS) $(GNUTLS_LIBS) \
+	$(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(PTHREAD_LIBS)
+
+EG_FORWARDER_TESTS = \
+	tests/integration/forwarder-basic.sh
+TESTS += $(EG_FORWARDER_TESTS)
+EXTRA_DIST += $(EG_FORWARDER_TESTS) tests/integration/forwarder-lib.sh \
+	conf/forwarder.conf

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/net.h"
+#include "forwarder/forwarder.h"
+
+/* Buffers towards and from the edge proxy. cout also holds a rewritten
+ * response head, so it is sized for the response head limit. */
+#define CIN_SIZE  16384
+#define COUT_SIZE (49152 + 1024)
+#define LINGER_S  2.0
+
+static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents);
+static void conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents);
+
+static void conn_free(struct egf_conn *c)
+{
+	egd_http_free(&c->req);
+	if (c->resp_init)
+		egd_http_free(&c->resp);
+	egd_buf_free(&c->cin);
+	egd_buf_free(&c->cout);
+	egd_buf_free(&c->bout);
+	egd_buf_free(&c->bin);
+	free(c->replay);
+	egf_config_unref(c->rcfg);
+	egf_config_unref(c->cfg);
+	c->magic = 0;
+	free(c);
+}
+
+void egf_conn_accept(struct egf_worker *w, enum egf_kind kind, int fd,
+		     const struct sockaddr *sa, socklen_t salen)
+{
+	struct egf_config *cfg = egf_worker_config(w);
+	struct egf_conn *c = NULL;
+	char *colon;
+
+	if (cfg == NULL || w->draining ||
+	    w->n_conns >= cfg->limits.max_connections) {
+		/* Overloaded: refuse at once rather than queue. */
+		egf_count(&egf_metrics.connections_refused);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->magic = EGF_CONN_MAGIC;
+	c->kind = kind;
+	c->w = w;
+	c->fd = fd;
+	c->cfg = egf_config_ref(cfg);
+	if (egd_buf_init(&c->cin, CIN_SIZE) == -1 ||
+	    egd_buf_init(&c->cout, COUT_SIZE) == -1 ||
+	    egd_http_init(&c->req, false, cfg->limits.max_header_bytes,
+			  cfg->limits.max_headers) == -1) {
+		conn_free(c);
+		close(fd);
+		return;
+	}
+	egd_addr_format(sa, salen, c->addr, sizeof(c->addr));
+	if (sa->sa_family != AF_UNIX) {
+		snprintf(c->ip, sizeof(c->ip), "%s", c->addr);
+		colon = strrchr(c->ip, ':');
+		if (colon != NULL)
+			*colon = '\0';
+		if (c->ip[0] == '[') {
+			/* "[v6]" as egd_addr_format() wrote it: bare. */
+			memmove(c->ip, c->ip + 1, strlen(c->ip));
+			c->ip[strlen(c->ip) - 1] = '\0';
+		}
+	}
+	c->last_io = ev_now(w->loop);
+	ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
+	c->io.data = c;
+	ev_timer_init(&c->timer, conn_timer_cb, 0, 0);
+	c->timer.data = c;
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	w->n_conns++;
+	egf_gauge(&egf_metrics.active_connections, 1);
+	egf_count(&egf_metrics.connections_total);
+	egf_conn_pump(c);
+}
+
+void egf_conn_close(struct egf_conn *c)
+{
+	struct egf_worker *w = c->w;
+
+	ev_io_stop(w->loop, &c->io);
+	ev_timer_stop(w->loop, &c->timer);
+	if (c->up != NULL)
+		egf_upstream_release(c->up, false);
+	close(c->fd);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	w->n_conns--;
+	egf_gauge(&egf_metrics.active_connections, -1);
+	conn_free(c);
+	egf_worker_maybe_exit(w);
+}
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 421:
+		return "Misdirected Request";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 502:
+		return "Bad Gateway";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Error";
+	}
+}
+
+void egf_conn_reply(struct egf_conn *c, int status, const char *extra_headers,
+		    const char *body, bool close)
+{
+	size_t blen = body ? strlen(body) : 0;
+	size_t xlen = extra_headers ? strlen(extra_headers) : 0;
+
+	if (egd_buf_reserve(&c->cout, blen + xlen + 512) == -1) {
+		c->closing = true;
+		return;
+	}
+	egd_buf_printf(&c->cout,
+		       "HTTP/1.1 %d %s\r\nServer: edgeguard\r\n"
+		       "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+		       "%s%s\r\n",
+		       status, status_text(status), blen,
+		       close ? "Connection: close\r\n" : "",
+		       extra_headers ? extra_headers : "");
+	if (!c->head_method_head && blen > 0)
+		egd_buf_append(&c->cout, body, blen);
+	c->rs = RS_DONE;
+	if (close) {
+		c->rq = RQ_DONE;
+		c->closing = true;
+	}
+}
+
+/* Reads what the edge proxy sent into cin. Returns 1 on progress, 0, -1. */
+static int client_read(struct egf_conn *c)
+{
+	char sink[4096];
+	int progress = 0;
+
+	while (!c->cin_eof) {
+		/* egd_buf_space() may compact, moving the tail: ask first. */
+		size_t space =
+			c->lingering ? sizeof(sink) : egd_buf_space(&c->cin);
+		char *dst = c->lingering ? sink : egd_buf_tail(&c->cin);
+		ssize_t n;
+
+		if (space == 0)
+			break;
+		n = recv(c->fd, dst, space, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n == -1)
+			return -1;
+		progress = 1;
+		if (n == 0) {
+			c->cin_eof = true;
+			break;
+		}
+		if (!c->lingering)
+			egd_buf_commit(&c->cin, (size_t)n);
+		c->last_io = ev_now(c->w->loop);
+	}
+	return progress;
+}
+
+/* Writes cout to the edge proxy. Returns 1 on progress, 0, -1. */
+static int client_write(struct egf_conn *c)
+{
+	int progress = 0;
+
+	while (egd_buf_len(&c->cout) > 0) {
+		ssize_t n = send(c->fd, egd_buf_head(&c->cout),
+				 egd_buf_len(&c->cout), MSG_NOSIGNAL);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n == -1)
+			return -1;
+		egd_buf_consume(&c->cout, (size_t)n);
+		progress = 1;
+	}
+	return progress;
+}
+
+static void start_linger(struct egf_conn *c)
+{
+	shutdown(c->fd, SHUT_WR);
+	c->lingering = true;
+	c->deadline = ev_now(c->w->loop) + LINGER_S;
+}
+
+static void conn_arm(struct egf_conn *c)
+{
+	struct ev_loop *loop = c->w->loop;
+	const struct egf_limits *l = &c->cfg->limits;
+	ev_tstamp now = ev_now(loop);
+	ev_tstamp dl, up_dl;
+	int ev = 0;
+
+	if (!c->cin_eof && (c->lingering || egd_buf_space(&c->cin) > 0))
+		ev |= EV_READ;
+	if (egd_buf_len(&c->cout) > 0)
+		ev |= EV_WRITE;
+	if (ev != c->io_events || !ev_is_active(&c->io)) {
+		ev_io_stop(loop, &c->io);
+		ev_io_set(&c->io, c->fd, ev);
+		if (ev != 0)
+			ev_io_start(loop, &c->io);
+		c->io_events = ev;
+	}
+	if (c->up != NULL) {
+		struct egf_upstream *u = c->up;
+		int uev = 0;
+
+		if (u->state == UP_CONNECTING)
+			uev = EV_WRITE;
+		else if (u->state == UP_HANDSHAKING || u->want_write)
+			uev = u->want_write ? EV_WRITE : EV_READ;
+		if (u->state == UP_READY) {
+			if (egd_buf_len(&c->bout) > 0 || u->tls_pending > 0)
+				uev |= EV_WRITE;
+			if (!c->up_eof &&
+			    (c->rs == RS_WAIT || c->rs == RS_BODY) &&
+			    egd_buf_space(&c->bin) > 0)
+				uev |= EV_READ;
+		}
+		egf_upstream_watch(u, uev);
+	}
+	up_dl = egf_upstream_deadline(c);
+	if (c->lingering)
+		dl = c->deadline;
+	else if (c->rq == RQ_HEAD && c->rs == RS_NONE)
+		dl = c->head_start != 0
+			     ? c->head_start + l->header_timeout_ms / 1000.0
+			     : c->last_io + l->idle_timeout_ms / 1000.0;
+	else if (up_dl != 0)
+		dl = up_dl;
+	else
+		dl = c->last_io + l->idle_timeout_ms / 1000.0;
+	c->deadline = dl;
+	ev_timer_stop(loop, &c->timer);
+	ev_timer_set(&c->timer, dl > now ? dl - now : 0.0, 0.0);
+	ev_timer_start(loop, &c->timer);
+}
+
+void egf_conn_pump(struct egf_conn *c)
+{
+	int r, progress;
+
+	for (int rounds = 0; rounds < 1000; rounds++) {
+		progress = 0;
+		if ((r = client_read(c)) == -1)
+			goto close;
+		progress |= r;
+		if ((r = egf_process_request(c)) == -1)
+			goto close;
+		progress |= r;
+		progress |= egf_upstream_io(c);
+		progress |= egf_process_response(c);
+		if (c->rq == RQ_DONE && c->rs == RS_DONE && !c->closing) {
+			egf_finish_exchange(c);
+			progress = 1;
+		}
+		if (c->rs == RS_DONE && c->rq != RQ_DONE && !c->closing &&
+		    c->kind == EGF_PROXY) {
+			/* Answered before the request body ended: the rest
+			 * of it cannot be told apart from a next request. */
+			c->closing = true;
+		}
+		if ((r = client_write(c)) == -1)
+			goto close;
+		progress |= r;
+		if (c->lingering && c->cin_eof)
+			goto close;
+		if (c->closing && !c->lingering && egd_buf_len(&c->cout) == 0) {
+			start_linger(c);
+			progress = 1;
+		}
+		if (c->cin_eof && !c->closing && c->rq == RQ_HEAD &&
+		    c->rs == RS_NONE && egd_buf_len(&c->cin) == 0)
+			goto close; /* the edge proxy finished with us */
+		if (!progress)
+			break;
+	}
+	conn_arm(c);
+	return;
+close:
+	egf_conn_close(c);
+}
+
+static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct egf_conn *c = io->data;
+
+	(void)loop;
+	(void)revents;
+	if (c == NULL || c->magic != EGF_CONN_MAGIC)
+		return;
+	egf_conn_pump(c);
+}
+
+static void conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct egf_conn *c = t->data;
+	ev_tstamp now = ev_now(loop);
+
+	(void)revents;
+	if (c == NULL || c->magic != EGF_CONN_MAGIC)
+		return;
+	if (now + 0.001 < c->deadline) {
+		conn_arm(c);
+		return;
+	}
+	if (c->lingering || c->closing) {
+		egf_conn_close(c);
+		return;
+	}
+	if (c->rq == RQ_HEAD && c->rs == RS_NONE) {
+		if (c->head_start == 0) {
+			egf_conn_close(c); /* idle keep-alive */
+			return;
+		}
+		egd_log(EGD_INFO, "%s: request header timeout", c->addr);
+		egf_conn_reply(c, 408, NULL, "408 Request Timeout\n", true);
+	} else if (egf_upstream_deadline(c) != 0) {
+		egf_upstream_timeout(c);
+	} else {
+		egf_conn_close(c);
+		return;
+	}
+	egf_conn_pump(c);
+}

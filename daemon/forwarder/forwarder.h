@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef EG_DAEMON_FORWARDER_FORWARDER_H
+#define EG_DAEMON_FORWARDER_FORWARDER_H
+
+/*
+ * edgeguard-forwarder internals: worker threads (one libev loop each), the
+ * inbound HTTP/1.1 connection state machine, origin connections over mutual
+ * TLS with a per-worker keep-alive pool per origin, and the admin
+ * responder. Every object that comes back through a libev callback's
+ * `data` pointer carries a magic number that is checked first.
+ */
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <ev.h>
+#include <gnutls/gnutls.h>
+
+#include "core/buf.h"
+#include "core/http1.h"
+#include "forwarder/fconfig.h"
+#include "forwarder/metrics.h"
+
+#define EGF_WORKER_MAGIC   0x46575231u
+#define EGF_LISTENER_MAGIC 0x464c5331u
+#define EGF_CONN_MAGIC	   0x46434e31u
+#define EGF_UP_MAGIC	   0x46555031u
+
+enum egf_kind {
+	EGF_PROXY, /* plain HTTP from the edge proxy, forwarded to origins */
+	EGF_ADMIN, /* plain HTTP /healthz and /metrics */
+};
+
+struct egf_worker;
+struct egf_conn;
+
+struct egf_listener {
+	unsigned magic;
+	enum egf_kind kind;
+	int fd;
+	bool owns_fd; /* false: a unix socket shared by all workers */
+	ev_io io;
+	struct egf_worker *w; /* borrowed */
+};
+
+enum egf_up_state { UP_CONNECTING, UP_HANDSHAKING, UP_READY };
+
+/* A TLS connection to one server of an origin: attached to a request, or
+ * idle in its worker's pool. */
+struct egf_upstream {
+	unsigned magic;
+	int fd;
+	gnutls_session_t tls; /* NULL until the TCP connect completed */
+	enum egf_up_state state;
+	bool reused;	    /* taken from the pool by its current owner */
+	bool answered;	    /* carried at least one complete response */
+	bool ticket_kept;   /* its session was kept for resumption */
+	bool want_write;    /* the last TLS call blocked on writing */
+	size_t tls_pending; /* size of a gnutls_record_send() that hit EAGAIN:
+			     * retried with the same size */
+	int events;	    /* events io is armed for */
+	ev_io io;
+	struct egf_worker *w;		 /* borrowed */
+	struct egf_conn *owner;		 /* NULL while idle in the pool */
+	struct egf_upstream *next;	 /* pool list */
+	struct egf_config *cfg;		 /* held */
+	struct egf_origin *origin;	 /* borrowed from cfg */
+	const struct egf_server *server; /* borrowed from origin */
+	ev_tstamp started;		 /* connect, then handshake start */
+	ev_tstamp idle_since;
+	enum egf_error fail; /* set when a step failed */
+	char why[320];	     /* ... and in words */
+};
+
+enum egf_rq { RQ_HEAD, RQ_BODY, RQ_DONE };
+/* Response: none yet, waiting for the origin's head, head parsed and
+ * waiting for room in cout, relaying the body, complete. */
+enum egf_rs { RS_NONE, RS_WAIT, RS_HEADOUT, RS_BODY, RS_DONE };
+
+struct egf_conn {
+	unsigned magic;
+	enum egf_kind kind;
+	struct egf_worker *w; /* borrowed: the owning worker */
+	struct egf_conn *prev, *next;
+	int fd;
+	ev_io io;
+	ev_timer timer;
+	int io_events;			 /* events io is armed for */
+	struct egf_config *cfg;		 /* held: limits at accept */
+	struct egf_config *rcfg;	 /* held: routes the current request */
+	struct egf_origin *origin;	 /* borrowed from rcfg */
+	char addr[INET6_ADDRSTRLEN + 8]; /* "ip:port" or "unix:" */
+	char ip[INET6_ADDRSTRLEN + 8];	 /* "" for unix socket peers */
+	bool cin_eof;
+	bool close_after; /* close once the current response is out */
+	bool closing;	  /* flush cout, then close */
+	bool lingering;	  /* response sent, write side shut: draining */
+	size_t up_sent;	  /* request bytes written to the origin */
+	size_t up_recv;	  /* response bytes read from the origin */
+	bool up_eof;
+	struct egd_buf cin;  /* from the edge proxy */
+	struct egd_buf cout; /* to the edge proxy */
+	struct egd_buf bout; /* to the origin (plaintext) */
+	struct egd_buf bin;  /* from the origin (plaintext) */
+	struct egd_http req;
+	struct egd_http resp;
+	bool resp_init;
+	enum egf_rq rq;
+	enum egf_rs rs;
+	struct egf_upstream *up; /* owned while attached */
+	bool up_reusable;
+	unsigned attempts;    /* connections tried for this request */
+	bool stale_retried;   /* resent once after a pooled one was closed */
+	ev_tstamp head_start; /* first byte of the current request head */
+	ev_tstamp req_start;  /* head complete */
+	ev_tstamp last_io;    /* last read from the client */
+	ev_tstamp up_last_io; /* last origin activity */
+	ev_tstamp deadline;   /* what the timer waits for */
+	bool head_method_head;
+	bool req_http10;
+	/* Owned copy of an idempotent bodiless request's head: sent again on
+	 * another connection when the first one fails before an answer.
+	 * NULL otherwise. */
+	char *replay;
+	size_t replay_len;
+};
+
+/* Idle origin connections of one origin in one worker. */
+struct egf_pool {
+	struct egf_upstream *idle; /* newest first */
+	unsigned n;
+};
+
+struct egf_worker {
+	unsigned magic;
+	unsigned id;
+	struct ev_loop *loop;
+	pthread_t thread;
+	bool threaded; /* false: the main thread's admin loop */
+	bool started;  /* its thread runs */
+	ev_async wake;
+	ev_timer drain_timer;
+	ev_timer sweep_timer; /* closes pooled connections idle too long */
+	atomic_bool stop;     /* set by main: drain and exit */
+	atomic_bool refresh;  /* set by main: a new config is published */
+	bool draining;
+	struct egf_config *cfg; /* held: newest config seen */
+	unsigned cfg_gen;
+	struct egf_pool *pools;		/* owned, one per origin of cfg */
+	struct egf_listener *listeners; /* owned array */
+	size_t n_listeners;
+	struct egf_conn *conns; /* list of live connections */
+	unsigned n_conns;
+};
+
+/* worker.c */
+int egf_worker_init(struct egf_worker *w, unsigned id, bool threaded);
+int egf_worker_add_listener(struct egf_worker *w, enum egf_kind kind, int fd,
+			    bool owns_fd);
+int egf_worker_start(struct egf_worker *w);
+void egf_worker_post_stop(struct egf_worker *w);
+void egf_worker_post_refresh(struct egf_worker *w);
+void egf_worker_join(struct egf_worker *w);
+void egf_worker_free(struct egf_worker *w);
+/* The worker's current config, refreshed when a new one was published
+ * (which empties the pools made for the previous one). Borrowed. */
+struct egf_config *egf_worker_config(struct egf_worker *w);
+void egf_worker_maybe_exit(struct egf_worker *w);
+
+/* conn.c */
+void egf_conn_accept(struct egf_worker *w, enum egf_kind kind, int fd,
+		     const struct sockaddr *sa, socklen_t salen);
+void egf_conn_close(struct egf_conn *c);
+void egf_conn_pump(struct egf_conn *c);
+/* Queues a locally generated response; closes after it when `close`. */
+void egf_conn_reply(struct egf_conn *c, int status, const char *extra_headers,
+		    const char *body, bool close);
+
+/* exchange.c: the forwarding half of the pump. */
+int egf_process_request(struct egf_conn *c);
+int egf_upstream_io(struct egf_conn *c);
+int egf_process_response(struct egf_conn *c);
+/* The request and its response are complete: ready for the next one. */
+void egf_finish_exchange(struct egf_conn *c);
+/* The origin connection failed (or none could be started): the request
+ * is sent again when allowed, else answered 502/504 and logged with the
+ * origin's name and `why`. */
+void egf_upstream_failed(struct egf_conn *c, enum egf_error kind,
+			 const char *why);
+/* A connect, handshake or response deadline passed. */
+void egf_upstream_timeout(struct egf_conn *c);
+/* The deadline of the origin connection's current phase, or 0. */
+ev_tstamp egf_upstream_deadline(const struct egf_conn *c);
+
+/* request.c: the head of a request is complete. Returns 0 (head queued
+ * for the origin) or -1 (a local response was queued). */
+int egf_request_head(struct egf_conn *c);
+/* Attaches an origin connection for c's request (pooled unless fresh).
+ * Returns 0, or -1 with errno when none could be started. */
+int egf_request_connect(struct egf_conn *c, bool fresh);
+
+/* response.c: rewrites the origin's response head into cout. Returns 0,
+ * or -1 when unusable (502 queued). */
+int egf_response_head(struct egf_conn *c);
+
+/* upstream.c */
+/* A connection to origin o of cfg for c: an idle one from w's pool unless
+ * `fresh`, else a new connect to the next server. NULL with errno set when
+ * a new one cannot be started. */
+struct egf_upstream *egf_upstream_get(struct egf_worker *w, struct egf_conn *c,
+				      struct egf_config *cfg,
+				      struct egf_origin *o, bool fresh);
+/* Advances connect and handshake: 1 ready, 0 waiting for I/O, -1 failed
+ * (u->fail and u->why say why). */
+int egf_upstream_step(struct egf_upstream *u);
+/* Gives u back: into the pool when reusable and still wanted, else
+ * closed. */
+void egf_upstream_release(struct egf_upstream *u, bool reusable);
+void egf_upstream_watch(struct egf_upstream *u, int events);
+void egf_pool_flush(struct egf_worker *w);
+/* Closes pooled connections idle longer than their origin allows. */
+void egf_pool_sweep(struct egf_worker *w);
+
+/* admin.c: a request to the admin listener is complete. */
+void egf_admin_request(struct egf_conn *c);
+
+/* probe.c: "would this origin admit my certificate?" Connects to origin
+ * `origin` of the configuration file `conf` with its client certificate,
+ * sends GET / for its first host and writes what happened to out: the
+ * connect or TLS failure with the alert the origin sent, or the HTTP
+ * status and, for a verifier's 403, its reason code. Returns 0 when the
+ * origin answered with a status below 400, 1 when it refused or failed,
+ * 2 when the configuration or origin name is wrong. */
+int egf_probe_origin(const char *conf, const char *origin, FILE *out);
+
+#endif

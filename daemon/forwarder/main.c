@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <systemd/sd-daemon.h>
+
+#include <edgeguard/edgeguard.h>
+
+#include "core/log.h"
+#include "core/net.h"
+#include "forwarder/forwarder.h"
+
+#define DEFAULT_CONFIG	 SYSCONFDIR "/edgeguard/forwarder.conf"
+#define WATCH_INTERVAL_S 2.0
+
+static const char *config_path = DEFAULT_CONFIG;
+static struct egf_worker *workers; /* cfg->workers threads */
+static unsigned n_workers;
+static struct egf_worker admin; /* the main thread's loop */
+static char err[1024];
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: edgeguard-forwarder [-c FILE] [-t] [-d] [-V]\n"
+		"       edgeguard-forwarder [-c FILE] --check-origin NAME\n"
+		"  -c FILE             configuration (default %s)\n"
+		"  -t                  test the configuration and exit\n"
+		"  -d                  debug logging\n"
+		"  -V                  print the version and exit\n"
+		"  --check-origin NAME connect to origin NAME with its client\n"
+		"                      certificate and tell whether it admits "
+		"it\n",
+		DEFAULT_CONFIG);
+}
+
+static bool same_listeners(const struct egf_config *a,
+			   const struct egf_config *b)
+{
+	if (a->n_listen != b->n_listen || a->workers != b->workers ||
+	    a->admin_enabled != b->admin_enabled ||
+	    (a->admin_enabled && !egd_addr_equal(&a->admin, &b->admin)))
+		return false;
+	for (size_t i = 0; i < a->n_listen; i++)
+		if (!egd_addr_equal(&a->listen[i], &b->listen[i]))
+			return false;
+	return true;
+}
+
+static void reload(const char *why)
+{
+	struct egf_config *cur = egf_config_current();
+	struct egf_config *next = NULL;
+	struct timespec now;
+
+	/* systemd's notify-reload protocol wants the reload's start time. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		   (unsigned long long)now.tv_sec * 1000000ULL +
+			   (unsigned long long)now.tv_nsec / 1000ULL);
+	egd_log(EGD_NOTICE, "reloading %s (%s)", config_path, why);
+	if (egf_config_load(config_path, &next, err, sizeof(err)) < 0) {
+		egf_count(&egf_metrics.reload_errors);
+		egd_log(EGD_ERR,
+			"reload failed, the previous configuration stays in "
+			"force: %s",
+			err);
+	} else {
+		if (cur != NULL && !same_listeners(cur, next))
+			egd_log(EGD_WARN, "listen addresses and workers "
+					  "change only at restart");
+		egf_config_publish(next);
+		for (unsigned i = 0; i < n_workers; i++)
+			egf_worker_post_refresh(&workers[i]);
+		egf_count(&egf_metrics.reloads);
+		egd_log(EGD_NOTICE, "configuration reloaded");
+	}
+	egf_config_unref(cur);
+	sd_notify(0, "READY=1");
+}
+
+static void signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	(void)revents;
+	if (s->signum == SIGHUP) {
+		reload("SIGHUP");
+		return;
+	}
+	egd_log(EGD_NOTICE, "shutting down (signal %d)", s->signum);
+	sd_notify(0, "STOPPING=1");
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* Every WATCH_INTERVAL_S: certificate, key or CA files replaced on disk
+ * (cert-manager, Vault agent, certbot) reload everything. */
+static void watch_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct egf_config *cfg = egf_config_current();
+	bool changed;
+
+	(void)loop;
+	(void)t;
+	(void)revents;
+	if (cfg == NULL)
+		return;
+	changed = egd_watch_changed(&cfg->watch);
+	egf_config_unref(cfg);
+	if (changed)
+		reload("a certificate, key or CA file changed");
+}
+
+static int open_listener(struct egf_worker *w, enum egf_kind kind,
+			 const struct egd_addr *a, int shared_fd, bool owns)
+{
+	int fd = shared_fd;
+
+	if (fd == -1) {
+		fd = egd_listen(a, true, 1024, err, sizeof(err));
+		if (fd == -1)
+			return -1;
+		owns = true;
+	}
+	if (egf_worker_add_listener(w, kind, fd, owns) == -1) {
+		snprintf(err, sizeof(err), "out of memory");
+		if (shared_fd == -1)
+			close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* Binds everything while still privileged. A unix socket is one fd shared
+ * by every worker (SO_REUSEPORT does not apply to it), owned by worker 0. */
+static int open_listeners(const struct egf_config *cfg)
+{
+	for (size_t j = 0; j < cfg->n_listen; j++) {
+		int shared = -1;
+
+		if (cfg->listen[j].is_unix &&
+		    (shared = egd_listen(&cfg->listen[j], false, 1024, err,
+					 sizeof(err))) == -1)
+			return -1;
+		for (unsigned i = 0; i < n_workers; i++)
+			if (open_listener(&workers[i], EGF_PROXY,
+					  &cfg->listen[j], shared,
+					  i == 0) == -1) {
+				/* Unless worker 0 took it, it is ours. */
+				if (i == 0 && shared != -1)
+					close(shared);
+				return -1;
+			}
+	}
+	if (cfg->admin_enabled &&
+	    open_listener(&admin, EGF_ADMIN, &cfg->admin, -1, true) == -1)
+		return -1;
+	return 0;
+}
+
+static int drop_privileges(const struct egf_config *cfg)
+{
+	struct passwd *pw;
+	struct group *gr;
+	gid_t gid;
+
+	if (geteuid() != 0 || cfg->user == NULL)
+		return 0;
+	pw = getpwnam(cfg->user);
+	if (pw == NULL) {
+		snprintf(err, sizeof(err), "forwarder.user: no user '%s'",
+			 cfg->user);
+		return -1;
+	}
+	gid = pw->pw_gid;
+	if (cfg->group != NULL) {
+		gr = getgrnam(cfg->group);
+		if (gr == NULL) {
+			snprintf(err, sizeof(err),
+				 "forwarder.group: no group '%s'", cfg->group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	for (size_t j = 0; j < cfg->n_listen; j++) {
+		const struct sockaddr_un *un =
+			(const struct sockaddr_un *)&cfg->listen[j].ss;
+
+		/* The edge proxy in the group connects; nobody else. */
+		if (cfg->listen[j].is_unix &&
+		    (chown(un->sun_path, pw->pw_uid, gid) == -1 ||
+		     chmod(un->sun_path, 0660) == -1))
+			egd_log(EGD_WARN, "%s: %s", un->sun_path,
+				strerror(errno));
+	}
+	if (setgroups(1, &gid) == -1 || setgid(gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
+		snprintf(err, sizeof(err), "dropping privileges to %s: %s",
+			 cfg->user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) != -1) {
+		snprintf(err, sizeof(err), "privileges could be regained");
+		return -1;
+	}
+	return 0;
+}
+
+static int run(struct egf_config *cfg)
+{
+	static const int signums[3] = {SIGHUP, SIGTERM, SIGINT};
+	ev_signal sigs[3];
+	ev_timer watch;
+	sigset_t block, old;
+	int status = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	n_workers = cfg->workers;
+	workers = calloc(n_workers, sizeof(*workers));
+	if (workers == NULL || egf_worker_init(&admin, n_workers, false) == -1)
+		goto out;
+	for (unsigned i = 0; i < n_workers; i++)
+		if (egf_worker_init(&workers[i], i, true) == -1)
+			goto out;
+	if (open_listeners(cfg) == -1 || drop_privileges(cfg) == -1) {
+		egd_log(EGD_ERR, "%s", err);
+		goto out;
+	}
+	egf_config_publish(egf_config_ref(cfg));
+	/* Workers inherit a mask with the handled signals blocked, so they
+	 * are delivered to the main loop only. */
+	sigemptyset(&block);
+	for (int i = 0; i < 3; i++)
+		sigaddset(&block, signums[i]);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (unsigned i = 0; i < n_workers; i++)
+		if (egf_worker_start(&workers[i]) == -1) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			egd_log(EGD_ERR, "cannot start worker %u", i);
+			goto out_stop;
+		}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	egf_worker_start(&admin);
+	for (int i = 0; i < 3; i++) {
+		ev_signal_init(&sigs[i], signal_cb, signums[i]);
+		ev_signal_start(admin.loop, &sigs[i]);
+	}
+	ev_timer_init(&watch, watch_cb, WATCH_INTERVAL_S, WATCH_INTERVAL_S);
+	ev_timer_start(admin.loop, &watch);
+	egd_log(EGD_NOTICE, "edgeguard-forwarder %s: %u workers, %zu origins",
+		eg_version(), n_workers, cfg->n_origins);
+	sd_notify(0, "READY=1");
+	ev_run(admin.loop, 0);
+	ev_timer_stop(admin.loop, &watch);
+	for (int i = 0; i < 3; i++)
+		ev_signal_stop(admin.loop, &sigs[i]);
+	status = 0;
+out_stop:
+	for (unsigned i = 0; i < n_workers; i++)
+		if (workers[i].started)
+			egf_worker_post_stop(&workers[i]);
+	for (unsigned i = 0; i < n_workers; i++)
+		if (workers[i].started)
+			egf_worker_join(&workers[i]);
+out:
+	for (unsigned i = 0; workers != NULL && i < n_workers; i++)
+		egf_worker_free(&workers[i]);
+	egf_worker_free(&admin);
+	free(workers);
+	egf_config_publish(NULL);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"check-origin", required_argument, NULL, 'O'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	struct egf_config *cfg = NULL;
+	const char *probe = NULL;
+	bool test = false;
+	enum egd_level level = EGD_INFO;
+	int opt, status;
+
+	while ((opt = getopt_long(argc, argv, "c:tdVh", longopts, NULL)) !=
+	       -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'd':
+			level = EGD_DEBUG;
+			break;
+		case 'O':
+			probe = optarg;
+			break;
+		case 'V':
+			printf("edgeguard-forwarder %s\n", eg_version());
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	egd_log_setup("edgeguard-forwarder", level);
+	if (probe != NULL)
+		return egf_probe_origin(config_path, probe, stdout);
+	if (egf_config_load(config_path, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "edgeguard-forwarder: %s\n", err);
+		if (test)
+			fprintf(stderr, "configuration file %s test failed\n",
+				config_path);
+		return 1;
+	}
+	if (test) {
+		printf("configuration file %s test is successful\n",
+		       config_path);
+		egf_config_unref(cfg);
+		return 0;
+	}
+	status = run(cfg);
+	egf_config_unref(cfg);
+	return status;
+}
