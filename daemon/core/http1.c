@@ -44,7 +44,7 @@ static int on_message_begin(llhttp_t *p)
 	if (h == NULL)
 		return -1;
 	h->used = 0;
-	h->n = 0;
+	h->n = h->n_head = 0;
 	h->url = h->url_len = 0;
 	h->status = h->status_len = 0;
 	h->in_value = false;
@@ -168,6 +168,7 @@ static int on_headers_complete(llhttp_t *p)
 			h->hdr[i].value_len--;
 	}
 	h->head_done = true;
+	h->n_head = h->n;
 	/* Responses to HEAD, 1xx, 204 and 304 have no body whatever their
 	 * Content-Length says (RFC 9110 6.4.1); llhttp 8.1 only knows that
 	 * when told: its "1" skips the body and the message completes next.

@@ -50,6 +50,7 @@ struct egd_http {
 	uint32_t used;
 	struct egd_hdr *hdr; /* owned, max entries */
 	unsigned n;
+	unsigned n_head; /* fields of the head; those after it are trailers */
 	unsigned max;
 	uint32_t url; /* request-target (requests) */
 	uint32_t url_len;

@@ -136,64 +136,6 @@ void vf_conn_close(struct vf_conn *c)
 	vf_worker_maybe_exit(w);
 }
 
-static const char *status_text(int status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 400:
-		return "Bad Request";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 408:
-		return "Request Timeout";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 500:
-		return "Internal Server Error";
-	case 502:
-		return "Bad Gateway";
-	case 503:
-		return "Service Unavailable";
-	case 504:
-		return "Gateway Timeout";
-	default:
-		return "Error";
-	}
-}
-
-void vf_conn_reply(struct vf_conn *c, int status, const char *ctype,
-		   const char *extra_headers, const char *body, bool close)
-{
-	size_t blen = body ? strlen(body) : 0;
-
-	if (egd_buf_reserve(
-		    &c->cout,
-		    blen + 512 + (extra_headers ? strlen(extra_headers) : 0)) ==
-	    -1) {
-		c->closing = true;
-		return;
-	}
-	egd_buf_printf(&c->cout,
-		       "HTTP/1.1 %d %s\r\nServer: edgeguard\r\n"
-		       "Content-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
-		       status, status_text(status),
-		       ctype ? ctype : "text/plain", blen,
-		       close ? "Connection: close\r\n" : "",
-		       extra_headers ? extra_headers : "");
-	if (!c->head_method_head && blen > 0)
-		egd_buf_append(&c->cout, body, blen);
-	c->rs = RS_DONE;
-	if (close) {
-		c->rq = RQ_DONE;
-		c->closing = true;
-	}
-}
-
 /* Returns 1 when the handshake finished, 0 when it waits for I/O, -1 on
  * failure. */
 static int do_handshake(struct vf_conn *c)
@@ -365,6 +307,7 @@ static void finish_exchange(struct vf_conn *c)
 static int request_step(struct vf_conn *c)
 {
 	size_t len = egd_buf_len(&c->cin);
+	const char *why = NULL;
 	size_t consumed = 0;
 	enum egd_http_result r;
 
@@ -384,6 +327,12 @@ static int request_step(struct vf_conn *c)
 			return 0;
 	}
 	r = egd_http_feed(&c->req, egd_buf_head(&c->cin), len, &consumed);
+	if (r == EGD_HTTP_DONE && c->rq == RQ_BODY && c->kind == VF_PROXY &&
+	    !vf_request_trailers_ok(&c->req)) {
+		why = "forbidden trailer field";
+		r = EGD_HTTP_ERROR;
+		consumed = 0;
+	}
 	if (c->rq == RQ_BODY && c->kind == VF_PROXY && consumed > 0)
 		egd_buf_append(&c->bout, egd_buf_head(&c->cin), consumed);
 	egd_buf_consume(&c->cin, consumed);
@@ -399,7 +348,7 @@ static int request_step(struct vf_conn *c)
 	case EGD_HTTP_ERROR:
 		vf_count(&vf_metrics.bad_requests);
 		egd_log(EGD_INFO, "%s: bad request: %s", c->addr,
-			egd_http_error(&c->req));
+			why != NULL ? why : egd_http_error(&c->req));
 		if (c->rq == RQ_BODY && c->be_sent > 0)
 			return -1; /* the backend has part of it: cut both */
 		if (c->be != NULL) {

@@ -42,6 +42,28 @@ bool vf_connection_lists(const struct egd_http *h, const char *name, size_t len)
 	return false;
 }
 
+/* Trailer fields travel inside the body, past the header rewrite: one that
+ * a backend merging trailers into the head would take for framing,
+ * routing or our identity headers ends the request (RFC 9110 6.5.1). */
+bool vf_request_trailers_ok(const struct egd_http *h)
+{
+	static const char *const banned[] = {"Content-Length",
+					     "Transfer-Encoding", "Host", NULL};
+
+	for (unsigned i = h->n_head; i < h->n; i++) {
+		const char *name = egd_http_str(h, h->hdr[i].name);
+		size_t len = h->hdr[i].name_len;
+
+		if (vf_is_identity_header(name, len) ||
+		    vf_is_hop_header(name, len))
+			return false;
+		for (const char *const *b = banned; *b != NULL; b++)
+			if (egd_http_name_is(h, i, *b))
+				return false;
+	}
+	return true;
+}
+
 /* Copies a peer-supplied value into a C string for the library; a value
  * holding NUL cannot be represented and is refused. */
 static int cstr(const char *p, size_t len, char *buf, size_t buflen)

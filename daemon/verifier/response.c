@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+/* Responses towards the client: the backend's head rewritten for relay,
+ * and the ones the verifier answers itself (403, 4xx, 5xx). */
+
 #include <string.h>
 
 #include "core/log.h"
@@ -46,4 +49,62 @@ int vf_response_head(struct vf_conn *c)
 		egd_buf_appends(o, "Connection: close\r\n");
 	egd_buf_append(o, "\r\n", 2);
 	return 0;
+}
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Error";
+	}
+}
+
+void vf_conn_reply(struct vf_conn *c, int status, const char *ctype,
+		   const char *extra_headers, const char *body, bool close)
+{
+	size_t blen = body ? strlen(body) : 0;
+
+	if (egd_buf_reserve(
+		    &c->cout,
+		    blen + 512 + (extra_headers ? strlen(extra_headers) : 0)) ==
+	    -1) {
+		c->closing = true;
+		return;
+	}
+	egd_buf_printf(&c->cout,
+		       "HTTP/1.1 %d %s\r\nServer: edgeguard\r\n"
+		       "Content-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
+		       status, status_text(status),
+		       ctype ? ctype : "text/plain", blen,
+		       close ? "Connection: close\r\n" : "",
+		       extra_headers ? extra_headers : "");
+	if (!c->head_method_head && blen > 0)
+		egd_buf_append(&c->cout, body, blen);
+	c->rs = RS_DONE;
+	if (close) {
+		c->rq = RQ_DONE;
+		c->closing = true;
+	}
 }

@@ -160,7 +160,8 @@ void vf_conn_accept(struct vf_worker *w, enum vf_kind kind, int fd,
 		    const struct sockaddr *sa, socklen_t salen);
 void vf_conn_close(struct vf_conn *c);
 void vf_conn_pump(struct vf_conn *c);
-/* Queues a locally generated response and closes after it when `close`. */
+/* response.c: queues a locally generated response and closes after it
+ * when `close`. */
 void vf_conn_reply(struct vf_conn *c, int status, const char *ctype,
 		   const char *extra_headers, const char *body, bool close);
 int vf_tls_verify_cb(gnutls_session_t session);
@@ -189,6 +190,10 @@ void vf_audit(struct vf_conn *c, const char *component,
 	      const struct eg_decision *d, const char *method, const char *host,
 	      const char *path);
 
+/* request.c: false when the trailer section of the complete request h
+ * holds a field that must not travel in one (framing, routing, hop-by-hop,
+ * identity). */
+bool vf_request_trailers_ok(const struct egd_http *h);
 /* request.c: header helpers shared with response.c. */
 bool vf_is_hop_header(const char *name, size_t len);
 bool vf_connection_lists(const struct egd_http *h, const char *name,

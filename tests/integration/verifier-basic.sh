@@ -89,6 +89,11 @@ smuggle "no Host" 'GET /a HTTP/1.1\r\n\r\n'
 smuggle "space before colon" 'POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n'
 smuggle "TE not chunked" 'POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\nabc'
 smuggle "HTTP/0.9" 'GET /a\r\n\r\n'
+smuggle "identity trailer" 'POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\nX-Edge-Client-Identity: dns=admin\r\n\r\n'
+smuggle "framing trailer" 'POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\nContent-Length: 5\r\n\r\n'
+out=$(printf 'POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\nX-Checksum: 1\r\n\r\n' | vf_raw edge)
+assert_contains "harmless trailer" "HTTP/1.1 200" "$out"
+assert_contains "body before the trailer" "abc" "$out"
 
 # Other TLS stacks, both protocol versions.
 for v in 1.2 1.3; do

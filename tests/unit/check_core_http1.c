@@ -776,6 +776,42 @@ START_TEST(test_find)
 }
 END_TEST
 
+/* Fields after the head are the trailers; the head's stay where they
+ * were. */
+START_TEST(test_trailer_fields)
+{
+	static const char in[] =
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+		"chunked\r\n\r\n1\r\nz\r\n0\r\nT-1: a\r\nT-2: "
+		"b\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+	struct egd_http h;
+	size_t pos = 0, c;
+
+	ck_assert_int_eq(egd_http_init(&h, false, 256, 8), 0);
+	ck_assert_int_eq(egd_http_feed(&h, in, sizeof(in) - 1, &c),
+			 EGD_HTTP_HEAD);
+	pos += c;
+	ck_assert_uint_eq(h.n_head, 2);
+	ck_assert_uint_eq(h.n, 2);
+	ck_assert_int_eq(egd_http_feed(&h, in + pos, sizeof(in) - 1 - pos, &c),
+			 EGD_HTTP_DONE);
+	pos += c;
+	ck_assert_uint_eq(h.n_head, 2);
+	ck_assert_uint_eq(h.n, 4);
+	ck_assert(egd_http_name_is(&h, 1, "Transfer-Encoding"));
+	ck_assert(egd_http_name_is(&h, 2, "T-1"));
+	ck_assert(egd_http_name_is(&h, 3, "T-2"));
+	ck_assert_int_eq(egd_http_str(&h, h.hdr[3].value)[0], 'b');
+	/* The next message starts with no fields at all. */
+	egd_http_next(&h);
+	ck_assert_int_eq(egd_http_feed(&h, in + pos, sizeof(in) - 1 - pos, &c),
+			 EGD_HTTP_HEAD);
+	ck_assert_uint_eq(h.n_head, 0);
+	ck_assert_uint_eq(h.n, 0);
+	egd_http_free(&h);
+}
+END_TEST
+
 static const struct {
 	const char *list;
 	const char *token;
@@ -845,6 +881,7 @@ static Suite *http1_suite(void)
 	tcase_add_test(tc, test_zero_feed_after_head);
 	tcase_add_test(tc, test_eof);
 	tcase_add_test(tc, test_find);
+	tcase_add_test(tc, test_trailer_fields);
 	tcase_add_loop_test(tc, test_list_has, 0,
 			    (int)(sizeof(list_rows) / sizeof(list_rows[0])));
 	tcase_add_test(tc, test_list_has_bounds);
