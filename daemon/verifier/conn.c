@@ -595,6 +595,16 @@ static void start_linger(struct vf_conn *c)
 	c->deadline = ev_now(c->w->loop) + LINGER_S;
 }
 
+/* The backend has all the request so far and no answer started: what is
+ * missing is the client's body, so its silence is the client's timeout
+ * (408), not the backend's (504). */
+static bool awaiting_body(const struct vf_conn *c)
+{
+	return c->rq == RQ_BODY && c->rs == RS_WAIT && c->be != NULL &&
+	       c->be->connected && c->be_recv == 0 &&
+	       egd_buf_len(&c->bout) == 0 && egd_buf_len(&c->cin) == 0;
+}
+
 static void conn_arm(struct vf_conn *c)
 {
 	struct ev_loop *loop = c->w->loop;
@@ -637,6 +647,8 @@ static void conn_arm(struct vf_conn *c)
 			     : c->last_io + l->idle_timeout_ms / 1000.0;
 	else if (c->be != NULL && !c->be->connected)
 		dl = c->be_start + l->backend_connect_timeout_ms / 1000.0;
+	else if (awaiting_body(c))
+		dl = c->last_io + l->idle_timeout_ms / 1000.0;
 	else if (c->be != NULL && (c->rs == RS_WAIT || c->rs == RS_BODY))
 		dl = c->be_last_io + l->backend_response_timeout_ms / 1000.0;
 	else
@@ -732,6 +744,12 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			return;
 		}
 		egd_log(EGD_INFO, "%s: request header timeout", c->addr);
+		vf_conn_reply(c, 408, NULL, NULL, "408 Request Timeout\n",
+			      true);
+	} else if (awaiting_body(c)) {
+		egd_log(EGD_INFO, "%s: request body timeout", c->addr);
+		vf_backend_release(c->be, false);
+		c->be = NULL;
 		vf_conn_reply(c, 408, NULL, NULL, "408 Request Timeout\n",
 			      true);
 	} else if (c->be != NULL && (!c->be->connected || c->rs == RS_WAIT ||

@@ -1,8 +1,9 @@
 #!/bin/bash
 # edgeguard-verifier limits: slowloris cut by the header timeout, idle
-# keep-alive connections by the idle timeout, oversized heads, too many
-# fields, silent TLS clients, backend response timeout, connection cap; and
-# the handshake-reject mode with its audit records.
+# keep-alive connections and stalled bodies by the idle timeout (408, not a
+# backend 504), oversized heads, too many fields, silent TLS clients,
+# backend response timeout, connection cap; and the handshake-reject mode
+# with its audit records.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/verifier-lib.sh"
 
@@ -28,6 +29,12 @@ out=$(vf_raw edge < <(printf 'GET /idle HTTP/1.1\r\nHost: localhost\r\n\r\n'; sl
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 assert_contains "idle: answered" "GET /idle HTTP/1.1" "$out"
 [ "$ms" -ge 1200 ] && [ "$ms" -lt 4000 ] || fail "idle connection closed after ${ms}ms"
+
+# A body that stops coming: the client's timeout (408), not the backend's.
+out=$(vf_raw edge < <(printf 'POST /stall HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n0123456789'; sleep 6))
+assert_contains "stalled body" "HTTP/1.1 408" "$out"
+m=$(curl -s "http://127.0.0.1:$ADMIN_PORT/metrics")
+assert_contains "stalled body is no backend timeout" 'edgeguard_backend_errors_total{kind="timeout"} 0' "$m"
 
 big=$(head -c 3000 /dev/zero | tr '\0' a)
 out=$(printf "GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: $big\r\n\r\n" | vf_raw edge)
