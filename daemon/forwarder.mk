@@ -26,7 +26,8 @@ daemon_edgeguard_forwarder_LDADD = daemon/core/libegcore.la \
 	$(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(PTHREAD_LIBS)
 
 EG_FORWARDER_TESTS = \
-	tests/integration/forwarder-basic.sh
+	tests/integration/forwarder-basic.sh \
+	tests/integration/forwarder-failures.sh
 TESTS += $(EG_FORWARDER_TESTS)
 EXTRA_DIST += $(EG_FORWARDER_TESTS) tests/integration/forwarder-lib.sh \
 	conf/forwarder.conf

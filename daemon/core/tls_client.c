@@ -200,6 +200,25 @@ bool egd_tls_client_verify_failed(int ret)
 	       ret == GNUTLS_E_CERTIFICATE_ERROR;
 }
 
+bool egd_tls_client_refused(gnutls_session_t s, int ret)
+{
+	if (ret != GNUTLS_E_FATAL_ALERT_RECEIVED)
+		return false;
+	switch (gnutls_alert_get(s)) {
+	case GNUTLS_A_BAD_CERTIFICATE:
+	case GNUTLS_A_UNSUPPORTED_CERTIFICATE:
+	case GNUTLS_A_CERTIFICATE_REVOKED:
+	case GNUTLS_A_CERTIFICATE_EXPIRED:
+	case GNUTLS_A_CERTIFICATE_UNKNOWN:
+	case GNUTLS_A_UNKNOWN_CA:
+	case GNUTLS_A_ACCESS_DENIED:
+	case GNUTLS_A_CERTIFICATE_REQUIRED:
+		return true;
+	default:
+		return false;
+	}
+}
+
 const char *egd_tls_client_why(gnutls_session_t s, int ret, char *buf,
 			       size_t buflen)
 {

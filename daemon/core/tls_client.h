@@ -80,4 +80,9 @@ const char *egd_tls_client_why(gnutls_session_t s, int ret, char *buf,
 /* True when `ret` means the server's certificate failed verification. */
 bool egd_tls_client_verify_failed(int ret);
 
+/* True when `ret` is an alert a server sends when it refuses the client
+ * certificate (unknown CA, bad, expired, revoked or missing certificate,
+ * access denied). */
+bool egd_tls_client_refused(gnutls_session_t s, int ret);
+
 #endif

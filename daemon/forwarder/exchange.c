@@ -100,7 +100,8 @@ static const char *up_name(const struct egf_conn *c)
  * May the request be sent again on another connection? Only an idempotent
  * bodiless one (c->replay) of which the origin answered nothing, after a
  * failure to establish the connection (up to the origin's `retries`), or
- * once when a pooled connection turns out closed.
+ * once when a pooled connection turns out closed. The certificate
+ * failures are no connection failures: another try would fail the same.
  */
 static bool may_retry(const struct egf_conn *c, enum egf_error kind)
 {
@@ -110,8 +111,11 @@ static bool may_retry(const struct egf_conn *c, enum egf_error kind)
 		return false;
 	if (u != NULL && u->reused)
 		return kind == EGF_E_CLOSED && !c->stale_retried;
+	/* Waiting for the same silent server twice would double the delay
+	 * for nothing: a timeout moves on to another server only. */
 	if (kind == EGF_E_CONNECT ||
-	    (kind == EGF_E_TIMEOUT && (u == NULL || u->state != UP_READY)))
+	    (kind == EGF_E_TIMEOUT && u != NULL && u->state != UP_READY &&
+	     c->origin->n_servers > 1))
 		return c->attempts <= c->origin->retries;
 	return false;
 }
@@ -177,11 +181,11 @@ static void recv_failed(struct egf_conn *c, int ret)
 
 	egd_tls_client_why(u->tls, ret, why, sizeof(why));
 	if (!u->reused && !u->answered && c->up_recv == 0 &&
-	    ret == GNUTLS_E_FATAL_ALERT_RECEIVED) {
+	    egd_tls_client_refused(u->tls, ret)) {
 		snprintf(msg, sizeof(msg),
-			 "%s right after the handshake: the origin refused "
-			 "our client certificate %s",
-			 why, c->origin->cert);
+			 "the origin refused our client certificate (after "
+			 "the handshake): %s",
+			 why);
 		egf_upstream_failed(c, EGF_E_HANDSHAKE, msg);
 		return;
 	}

@@ -72,7 +72,7 @@ struct egf_upstream {
 	ev_tstamp started;		 /* connect, then handshake start */
 	ev_tstamp idle_since;
 	enum egf_error fail; /* set when a step failed */
-	char why[320];	     /* ... and in words */
+	char why[400];	     /* ... and in words */
 };
 
 enum egf_rq { RQ_HEAD, RQ_BODY, RQ_DONE };

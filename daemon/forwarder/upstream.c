@@ -140,11 +140,17 @@ int egf_upstream_step(struct egf_upstream *u)
 			char why[300];
 
 			egd_tls_client_why(u->tls, ret, why, sizeof(why));
-			set_fail(u,
-				 egd_tls_client_verify_failed(ret)
-					 ? EGF_E_TLS_VERIFY
-					 : EGF_E_HANDSHAKE,
-				 "handshake", why);
+			if (egd_tls_client_refused(u->tls, ret))
+				set_fail(u, EGF_E_HANDSHAKE,
+					 "the origin refused our client "
+					 "certificate (handshake)",
+					 why);
+			else
+				set_fail(u,
+					 egd_tls_client_verify_failed(ret)
+						 ? EGF_E_TLS_VERIFY
+						 : EGF_E_HANDSHAKE,
+					 "handshake", why);
 			/* A session the origin no longer accepts would fail
 			 * the next handshake the same way. */
 			egd_tls_client_forget(o->tls);
