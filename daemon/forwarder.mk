@@ -27,7 +27,9 @@ daemon_edgeguard_forwarder_LDADD = daemon/core/libegcore.la \
 
 EG_FORWARDER_TESTS = \
 	tests/integration/forwarder-basic.sh \
-	tests/integration/forwarder-failures.sh
+	tests/integration/forwarder-failures.sh \
+	tests/integration/forwarder-origins.sh \
+	tests/integration/forwarder-reload.sh
 TESTS += $(EG_FORWARDER_TESTS)
 EXTRA_DIST += $(EG_FORWARDER_TESTS) tests/integration/forwarder-lib.sh \
 	conf/forwarder.conf

@@ -93,8 +93,8 @@ sys.stdout.buffer.write(out)
 # Python (a TLS stack we did not write) on PORT, presenting
 # $P/CERT_PREFIX.pem, requiring a client certificate issued by CA (a PEM
 # file). It answers 200 with the request line, the headers as received and
-# "Peer: <client certificate subject CN>". MODE "silent" accepts TCP and
-# never speaks TLS (handshake timeouts).
+# "Peer: <client certificate subject CN>", after 2 s for /slow. MODE
+# "silent" accepts TCP and never speaks TLS (handshake timeouts).
 fw_tls_origin() {
 	cat >"$TEST_DIR/tls-origin.py" <<'PY'
 import http.server, socket, socketserver, ssl, sys, time
@@ -119,6 +119,8 @@ class Echo(http.server.BaseHTTPRequestHandler):
         for k, v in self.headers.items():
             out += ("%s: %s\n" % (k, v)).encode("latin-1")
         out += ("Peer: %s\n\n" % ",".join(cn)).encode() + body
+        if self.path.startswith("/slow"):
+            time.sleep(2)
         self.send_response(200)
         self.send_header("Content-Length", str(len(out)))
         self.end_headers()
