@@ -60,7 +60,7 @@ static void check_head(const struct egd_http *h, struct seen *s)
 	uint16_t code = (uint16_t)h->parser.status_code;
 	uint8_t method = h->parser.method;
 
-	if (h->n > h->max || h->used > h->cap ||
+	if (h->n > h->max || h->n_head > h->n || h->used > h->cap ||
 	    h->url + (size_t)h->url_len > h->used ||
 	    h->status + (size_t)h->status_len > h->used)
 		abort();
@@ -87,6 +87,26 @@ static void check_head(const struct egd_http *h, struct seen *s)
 	     i = egd_http_find(h, "Connection", (unsigned)i + 1))
 		(void)egd_http_list_has(egd_http_str(h, h->hdr[i].value),
 					h->hdr[i].value_len, "close", 5);
+}
+
+/* The trailer fields a chunked message ended with: inside the arena, and
+ * the same however the input was cut. */
+static void check_trailers(const struct egd_http *h, struct seen *s)
+{
+	if (h->n > h->max || h->n_head > h->n || h->used > h->cap)
+		abort();
+	for (unsigned i = h->n_head; i < h->n; i++) {
+		const struct egd_hdr *f = &h->hdr[i];
+
+		if (f->name + (size_t)f->name_len > h->used ||
+		    f->value + (size_t)f->value_len > h->used ||
+		    f->name_len == 0)
+			abort();
+		add(s, "\0T", 2);
+		add(s, egd_http_str(h, f->name), f->name_len);
+		add(s, "\0V", 2);
+		add(s, egd_http_str(h, f->value), f->value_len);
+	}
 }
 
 /*
@@ -137,6 +157,8 @@ static bool feed_piece(struct egd_http *h, const char *piece, size_t len,
 				abort();
 			if (!*in_body)
 				check_head(h, s);
+			else
+				check_trailers(h, s);
 			add(s, "\0D", 2);
 			s->done_mark = s->n;
 			*in_body = false;
