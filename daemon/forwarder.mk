@@ -29,7 +29,8 @@ EG_FORWARDER_TESTS = \
 	tests/integration/forwarder-basic.sh \
 	tests/integration/forwarder-failures.sh \
 	tests/integration/forwarder-origins.sh \
-	tests/integration/forwarder-reload.sh
+	tests/integration/forwarder-reload.sh \
+	tests/integration/forwarder-probe.sh
 TESTS += $(EG_FORWARDER_TESTS)
 EXTRA_DIST += $(EG_FORWARDER_TESTS) tests/integration/forwarder-lib.sh \
 	conf/forwarder.conf

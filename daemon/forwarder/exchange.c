@@ -216,8 +216,16 @@ static int upstream_send(struct egf_conn *c)
 		}
 		u->tls_pending = 0;
 		if (n < 0) {
-			char why[300], msg[400];
+			char why[300], msg[400], alert[64];
+			ssize_t m = gnutls_record_recv(u->tls, alert,
+						       sizeof(alert));
 
+			/* An origin that refused our certificate may have
+			 * said so before it closed: that is the reason. */
+			if (m < 0 && egd_tls_client_refused(u->tls, (int)m)) {
+				recv_failed(c, (int)m);
+				return -1;
+			}
 			snprintf(msg, sizeof(msg), "send: %s",
 				 egd_tls_client_why(u->tls, (int)n, why,
 						    sizeof(why)));

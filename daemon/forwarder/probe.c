@@ -114,10 +114,9 @@ static int handshake(const struct egf_origin *o, gnutls_session_t s, int fd,
 	if (ret < 0) {
 		fprintf(out, "TLS handshake failed: %s\n",
 			egd_tls_client_why(s, ret, why, sizeof(why)));
-		if (ret == GNUTLS_E_FATAL_ALERT_RECEIVED)
-			fprintf(out, "=> the origin refused the connection; "
-				     "most likely it does not accept the "
-				     "client certificate\n");
+		if (egd_tls_client_refused(s, ret))
+			fprintf(out, "=> the origin refused the client "
+				     "certificate\n");
 		else if (egd_tls_client_verify_failed(ret))
 			fprintf(out, "=> the origin's certificate is not the "
 				     "one ca_file and verify_name expect\n");
@@ -243,11 +242,19 @@ static int exchange(const struct egf_origin *o, gnutls_session_t s, int fd,
 		 "edgeguard-forwarder-probe\r\nConnection: close\r\n\r\n",
 		 host);
 	deadline_in(&dl, o->response_timeout_ms);
+	buf = malloc(PROBE_READ_MAX);
+	if (buf == NULL) {
+		fprintf(out, "out of memory\n");
+		return 1;
+	}
 	n = send_all(s, fd, req, strlen(req), &dl);
-	if (n == 0) {
-		buf = malloc(PROBE_READ_MAX);
-		n = buf ? recv_all(s, fd, buf, PROBE_READ_MAX, &dl)
-			: GNUTLS_E_MEMORY_ERROR;
+	if (n != GNUTLS_E_TIMEDOUT) {
+		/* Even after a failed send: the alert of an origin that
+		 * refused us may be waiting, and it says why. */
+		ssize_t m = recv_all(s, fd, buf, PROBE_READ_MAX, &dl);
+
+		if (n == 0 || (m < 0 && egd_tls_client_refused(s, (int)m)))
+			n = m;
 	}
 	if (n == 0) {
 		fprintf(out, "the origin closed the connection without an "
@@ -255,7 +262,7 @@ static int exchange(const struct egf_origin *o, gnutls_session_t s, int fd,
 	} else if (n < 0) {
 		fprintf(out, "no HTTP response: %s\n",
 			egd_tls_client_why(s, (int)n, why, sizeof(why)));
-		if (n == GNUTLS_E_FATAL_ALERT_RECEIVED)
+		if (egd_tls_client_refused(s, (int)n))
 			fprintf(out, "=> the origin refused the client "
 				     "certificate after the handshake\n");
 	} else {
@@ -296,8 +303,10 @@ int egf_probe_origin(const char *conf, const char *origin, FILE *out)
 		o->tls->cert_not_after < time(NULL) ? " - EXPIRED" : "");
 	ret = 1;
 	fd = probe_connect(o, out, &server);
-	if (fd == -1)
+	if (fd == -1) {
+		fprintf(out, "=> no server of the origin could be reached\n");
 		goto out;
+	}
 	fprintf(out, "connected to %s (SNI %s)\n", server->text,
 		o->sni ? o->sni : "none");
 	if (egd_tls_client_session(o->tls, fd, o->sni, o->verify_name, &s) <
