@@ -18,15 +18,18 @@ endif
 EXTRA_DIST += daemon/core/llhttp_llhttp.c daemon/core/llhttp_api.c \
 	daemon/core/llhttp_http.c
 
-# The network core: buffers, addresses, TLS, HTTP/1.1 heads, logging.
+# The network core: buffers, addresses, TLS (server and client side),
+# HTTP/1.1 heads and hop-by-hop fields, logging.
 noinst_LTLIBRARIES += daemon/core/libegcore.la
 daemon_core_libegcore_la_SOURCES = \
 	daemon/core/buf.c daemon/core/buf.h \
 	daemon/core/dcfg.c daemon/core/dcfg.h \
+	daemon/core/hop.c daemon/core/hop.h \
 	daemon/core/http1.c daemon/core/http1.h \
 	daemon/core/log.c daemon/core/log.h \
 	daemon/core/net.c daemon/core/net.h \
-	daemon/core/tls.c daemon/core/tls.h
+	daemon/core/tls.c daemon/core/tls.h \
+	daemon/core/tls_client.c daemon/core/tls_client.h
 daemon_core_libegcore_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) \
 	$(LIBCONFIG_CFLAGS) $(LLHTTP_CFLAGS)
 daemon_core_libegcore_la_LIBADD = $(EG_LLHTTP_LIBS) $(GNUTLS_LIBS) \

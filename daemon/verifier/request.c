@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/hop.h"
 #include "core/log.h"
 #include "verifier/metrics.h"
 #include "verifier/verifier.h"
@@ -16,31 +17,6 @@
 #define RESP_HEAD_MAX	 49152
 #define RESP_HEADERS_MAX 256
 #define CHAIN_MAX	 16
-
-/* Hop-by-hop fields (RFC 9110 7.6.1) never travel past us. */
-bool vf_is_hop_header(const char *name, size_t len)
-{
-	static const char *const hop[] = {"Connection", "Keep-Alive", "TE",
-					  "Trailer",	"Upgrade",    NULL};
-
-	if (len >= 6 && strncasecmp(name, "Proxy-", 6) == 0)
-		return true;
-	for (const char *const *h = hop; *h != NULL; h++)
-		if (strlen(*h) == len && strncasecmp(*h, name, len) == 0)
-			return true;
-	return false;
-}
-
-/* True when a Connection header of h lists this field's name. */
-bool vf_connection_lists(const struct egd_http *h, const char *name, size_t len)
-{
-	for (int i = egd_http_find(h, "Connection", 0); i != -1;
-	     i = egd_http_find(h, "Connection", (unsigned)i + 1))
-		if (egd_http_list_has(egd_http_str(h, h->hdr[i].value),
-				      h->hdr[i].value_len, name, len))
-			return true;
-	return false;
-}
 
 /* Trailer fields travel inside the body, past the header rewrite: one that
  * a backend merging trailers into the head would take for framing,
@@ -55,7 +31,7 @@ bool vf_request_trailers_ok(const struct egd_http *h)
 		size_t len = h->hdr[i].name_len;
 
 		if (vf_is_identity_header(name, len) ||
-		    vf_is_hop_header(name, len))
+		    egd_is_hop_header(name, len))
 			return false;
 		for (const char *const *b = banned; *b != NULL; b++)
 			if (egd_http_name_is(h, i, *b))
@@ -157,10 +133,10 @@ static bool put_head(struct vf_conn *c, const struct eg_decision *d,
 		const char *name = egd_http_str(h, h->hdr[i].name);
 		size_t nlen = h->hdr[i].name_len;
 
-		if (vf_is_hop_header(name, nlen) ||
+		if (egd_is_hop_header(name, nlen) ||
 		    vf_is_identity_header(name, nlen) ||
 		    egd_http_name_is(h, i, "X-Forwarded-For") ||
-		    vf_connection_lists(h, name, nlen))
+		    egd_connection_lists(h, name, nlen))
 			continue;
 		if (!egd_buf_append(o, name, nlen) ||
 		    !egd_buf_append(o, ": ", 2) ||

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "core/hop.h"
 #include "core/log.h"
 #include "verifier/metrics.h"
 #include "verifier/verifier.h"
@@ -36,8 +37,8 @@ int vf_response_head(struct vf_conn *c)
 		const char *name = egd_http_str(h, h->hdr[i].name);
 		size_t nlen = h->hdr[i].name_len;
 
-		if (vf_is_hop_header(name, nlen) ||
-		    vf_connection_lists(h, name, nlen))
+		if (egd_is_hop_header(name, nlen) ||
+		    egd_connection_lists(h, name, nlen))
 			continue;
 		egd_buf_append(o, name, nlen);
 		egd_buf_append(o, ": ", 2);

@@ -194,10 +194,6 @@ void vf_audit(struct vf_conn *c, const char *component,
  * holds a field that must not travel in one (framing, routing, hop-by-hop,
  * identity). */
 bool vf_request_trailers_ok(const struct egd_http *h);
-/* request.c: header helpers shared with response.c. */
-bool vf_is_hop_header(const char *name, size_t len);
-bool vf_connection_lists(const struct egd_http *h, const char *name,
-			 size_t len);
 
 /* backend.c: a connection for c, from the idle pool unless `fresh`.
  * NULL with errno set when a new one cannot be started. */
