@@ -45,13 +45,13 @@ void egd_tls_tickets_clear(void)
 	pthread_mutex_unlock(&ticket_lock);
 }
 
-static int leaf_info(const char *cert, struct egd_tls_server *srv, char *err,
-		     size_t errlen)
+int egd_tls_leaf_info(const char *cert, time_t *not_after, char *subject,
+		      size_t subject_len, char *err, size_t errlen)
 {
 	gnutls_datum_t pem = {NULL, 0};
 	gnutls_x509_crt_t *list = NULL;
 	unsigned n = 0;
-	size_t dnlen = sizeof(srv->cert_subject);
+	size_t dnlen = subject_len;
 	int ret;
 
 	ret = gnutls_load_file(cert, &pem);
@@ -69,9 +69,10 @@ static int leaf_info(const char *cert, struct egd_tls_server *srv, char *err,
 		ret = -1;
 		goto out;
 	}
-	srv->cert_not_after = gnutls_x509_crt_get_expiration_time(list[0]);
-	if (gnutls_x509_crt_get_dn(list[0], srv->cert_subject, &dnlen) < 0)
-		srv->cert_subject[0] = '\0';
+	*not_after = gnutls_x509_crt_get_expiration_time(list[0]);
+	if (subject_len > 0 &&
+	    gnutls_x509_crt_get_dn(list[0], subject, &dnlen) < 0)
+		subject[0] = '\0';
 	ret = 0;
 out:
 	for (unsigned i = 0; i < n; i++)
@@ -109,7 +110,8 @@ int egd_tls_server_new(const char *cert, const char *key, const char *priority,
 			 gnutls_strerror(ret));
 		goto fail;
 	}
-	if (leaf_info(cert, srv, err, errlen) == -1)
+	if (egd_tls_leaf_info(cert, &srv->cert_not_after, srv->cert_subject,
+			      sizeof(srv->cert_subject), err, errlen) == -1)
 		goto fail;
 	for (size_t i = 0; i < n_ca; i++) {
 		ret = gnutls_certificate_set_x509_trust_file(

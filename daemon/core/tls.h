@@ -38,6 +38,13 @@ int egd_tls_server_new(const char *cert, const char *key, const char *priority,
 		       struct egd_tls_server **out, char *err, size_t errlen);
 void egd_tls_server_free(struct egd_tls_server *srv);
 
+/* Reads the first certificate of the PEM file `cert` (a chain, leaf
+ * first): its notAfter into *not_after and its subject DN into `subject`
+ * (always terminated; "" when it cannot be printed). Returns 0, or -1 with
+ * a message naming the file in err. */
+int egd_tls_leaf_info(const char *cert, time_t *not_after, char *subject,
+		      size_t subject_len, char *err, size_t errlen);
+
 /* Process-wide ticket master key. egd_tls_tickets_rotate() generates a new
  * one (call at start and periodically); returns 0 or a GnuTLS error. */
 int egd_tls_tickets_rotate(void);
