@@ -65,25 +65,32 @@ wait_port() {
 	done
 	return 1
 }
-# unit_cmd UNIT KEY: the command line of KEY= in the installed unit.
+# unit_cmd UNIT KEY: the value of KEY= in the installed unit.
 unit_cmd() { sed -n "s/^$2=//p" "/lib/systemd/system/$1"; }
-# as_unit UNIT COMMAND: runs COMMAND as the unit would, as its User= and
-# Group= under its UMask=.
+# shellcheck disable=SC2317 # called through check
+# as_unit UNIT KEY: runs the command line of KEY= (ExecStart, ExecStartPre)
+# as the unit would: as its User= and Group=, under its UMask=.
 as_unit() {
-	local unit=$1 user group umask
-	shift
-	user=$(unit_cmd "$unit" User)
-	group=$(unit_cmd "$unit" Group)
-	umask=$(unit_cmd "$unit" UMask)
-	setpriv --reuid="$user" --regid="$group" --init-groups -- \
-		sh -c "umask $umask && exec $*"
+	setpriv --reuid="$(unit_cmd "$1" User)" --regid="$(unit_cmd "$1" Group)" \
+		--init-groups -- sh -c "umask $(unit_cmd "$1" UMask) && exec $(unit_cmd "$1" "$2")"
+}
+# start_unit UNIT LOG: as_unit UNIT ExecStart in the background; $! is the
+# daemon (setpriv and sh exec it), for the signals ExecReload would send.
+start_unit() {
+	setpriv --reuid="$(unit_cmd "$1" User)" --regid="$(unit_cmd "$1" Group)" \
+		--init-groups -- sh -c "umask $(unit_cmd "$1" UMask) && exec $(unit_cmd "$1" ExecStart)" \
+		>>"$2" 2>&1 &
 }
 # snapshot FILE: the paths, modes and owners a package may leave behind.
-# dpkg/apt's own state, caches and logs are expected to change.
+# Expected to change: dpkg's and apt's state, caches, logs, nginx's
+# temporary directories (nginx -t creates and chowns them) and
+# apache2-maintscript-helper's record of enabled and disabled modules
+# (checked separately).
 snapshot() {
 	find /etc /usr /var /opt /srv \
 		\( -path /var/lib/dpkg -o -path /var/lib/apt -o -path /var/cache \
-		-o -path /var/log -o -path /var/tmp -o -path /var/lib/ucf \) -prune \
+		-o -path /var/log -o -path /var/tmp -o -path /var/lib/ucf \
+		-o -path /var/lib/nginx -o -path /var/lib/apache2/module \) -prune \
 		-o -printf '%p %m %u %g\n' 2>/dev/null | sort >"$1"
 }
 
@@ -170,7 +177,7 @@ check "no RUNPATH in the modules and programs" sh -c "
 	! find '$work/x' -type f \( -name '*.so*' -o -path '*bin/*' \) -exec readelf -d {} + | grep -E 'RPATH|RUNPATH'"
 check "logrotate: reopen by signal, never copytruncate" sh -c "
 	f='$work/x/etc/logrotate.d/edgeguard'
-	! grep -q copytruncate \"\$f\" && grep -q 'signal=SIGUSR1' \"\$f\" &&
+	! grep -Eq '^[[:space:]]*copytruncate' \"\$f\" && grep -q 'signal=SIGUSR1' \"\$f\" &&
 	logrotate -d -s '$work/logrotate.dry' \"\$f\""
 
 # --- systemd units: syntax and exposure ---------------------------------------
@@ -185,7 +192,7 @@ for u in edgeguard-verifier edgeguard-forwarder; do
 	fi
 	check "$u.service: Type=notify, ExecStartPre -t, ExecReload SIGHUP" sh -c "
 		grep -qx 'Type=notify' '$unit' && grep -q '^ExecStartPre=.* -t ' '$unit' &&
-		grep -qx 'ExecReload=/bin/kill -HUP \$\$MAINPID' '$unit' &&
+		grep -qx 'ExecReload=/bin/kill -HUP \$MAINPID' '$unit' &&
 		grep -qx 'NoNewPrivileges=yes' '$unit' && grep -qx 'ProtectSystem=strict' '$unit' &&
 		grep -qx 'PrivateTmp=yes' '$unit' &&
 		grep -qx 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE' '$unit'"
@@ -271,11 +278,11 @@ python3 "$src/tests/integration/echo-backend.py" "$bport" "$work/backend.log" >>
 pids="$pids $!"
 
 f=$failed
+check "backend listens" wait_port "$bport"
 check "verifier: ExecStartPre (config test, as edgeguard)" \
-	as_unit edgeguard-verifier.service "$(unit_cmd edgeguard-verifier.service ExecStartPre)"
+	as_unit edgeguard-verifier.service ExecStartPre
 need $f
-as_unit edgeguard-verifier.service "$(unit_cmd edgeguard-verifier.service ExecStart)" \
-	>>"$work/verifier.log" 2>&1 &
+start_unit edgeguard-verifier.service "$work/verifier.log"
 vpid=$!
 pids="$pids $vpid"
 check "verifier: ExecStart listens" wait_port "$vport"
@@ -320,10 +327,9 @@ check "logrotate, then SIGUSR1: the verifier writes the new audit.log" sh -c "
 
 f=$failed
 check "forwarder: ExecStartPre (config test, as edgeguard)" \
-	as_unit edgeguard-forwarder.service "$(unit_cmd edgeguard-forwarder.service ExecStartPre)"
+	as_unit edgeguard-forwarder.service ExecStartPre
 if [ "$f" -eq "$failed" ]; then
-	as_unit edgeguard-forwarder.service "$(unit_cmd edgeguard-forwarder.service ExecStart)" \
-		>>"$work/forwarder.log" 2>&1 &
+	start_unit edgeguard-forwarder.service "$work/forwarder.log"
 	fpid=$!
 	pids="$pids $fpid"
 	check "forwarder: ExecStart listens" wait_port "$fport"
@@ -426,7 +432,9 @@ fi
 check "purge removed /etc/edgeguard, /var/log/edgeguard and the module links" sh -c "
 	[ ! -e /etc/edgeguard ] && [ ! -e /var/log/edgeguard ] &&
 	[ ! -e /etc/nginx/modules-enabled/50-mod-http-edgeguard.conf ] &&
-	[ ! -e /etc/apache2/mods-enabled/edgeguard.load ]"
+	[ ! -e /etc/nginx/modules-enabled/50-mod-http-edgeguard.conf.removed ] &&
+	[ ! -e /etc/apache2/mods-enabled/edgeguard.load ] &&
+	[ -z \"\$(find /var/lib/apache2/module -name 'edgeguard*')\" ]"
 check "the edgeguard user stays (system users are not removed)" getent passwd edgeguard
 
 finish
