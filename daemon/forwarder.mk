@@ -30,7 +30,8 @@ EG_FORWARDER_TESTS = \
 	tests/integration/forwarder-failures.sh \
 	tests/integration/forwarder-origins.sh \
 	tests/integration/forwarder-reload.sh \
-	tests/integration/forwarder-probe.sh
+	tests/integration/forwarder-probe.sh \
+	tests/integration/forwarder-nginx.sh
 TESTS += $(EG_FORWARDER_TESTS)
 EXTRA_DIST += $(EG_FORWARDER_TESTS) tests/integration/forwarder-lib.sh \
 	conf/forwarder.conf

@@ -124,8 +124,12 @@ int egd_tls_client_session(struct egd_tls_client *cl, int fd, const char *sni,
 	gnutls_session_t s = NULL;
 	int ret;
 
-	ret = gnutls_init(&s,
-			  GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+	/* Our one certificate goes out even when the server's list of CA
+	 * names does not include its issuer: the server's verdict on it is
+	 * what the operator needs to see, not "no certificate". */
+	ret = gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
+				      GNUTLS_NO_SIGNAL |
+				      GNUTLS_FORCE_CLIENT_CERT);
 	if (ret < 0)
 		return ret;
 	ret = gnutls_priority_set(s, cl->prio);

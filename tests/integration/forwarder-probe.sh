@@ -23,6 +23,8 @@ o() { # NAME SERVER [KEYS]
 fw_config "$(o ok "$PORT"),
 $(o denied "$PORT" 'client_cert = "pki/other-edge.pem"; client_key = "pki/other-edge.key";' |
 	grep -v 'pki/edge'),
+$(o strangeredge "$PORT" 'client_cert = "pki/stranger.pem"; client_key = "pki/stranger.key";' |
+	grep -v 'pki/edge'),
 $(o strict "$O_STRICT"),
 $(o foreign "$O_FOREIGN"),
 $(o down "$(free_port)")"
@@ -38,10 +40,13 @@ probe() { # NAME EXPECTED_STATUS TEXT...
 probe ok 0 "client certificate $TEST_DIR/pki/edge.pem (CN=edge.example.net)" \
 	"TLS handshake done" "HTTP 200 OK" "=> admitted"
 probe denied 1 "HTTP 403 Forbidden" "=> refused by the origin's edgeguard: identity_not_allowed"
+# Sent although the verifier's CA names do not list its issuer.
+probe strangeredge 1 "=> refused by the origin's edgeguard: untrusted_issuer"
 probe strict 1 "TLS alert from the server: CA is unknown" "=> the origin refused the client certificate"
 probe foreign 1 "server certificate verification failed" "The certificate issuer is unknown"
 probe down 1 "connect: Connection refused" "=> no server of the origin could be reached"
-probe nosuch 2 "no origin is named 'nosuch'; there are: ok denied strict foreign down"
+probe nosuch 2 "no origin is named 'nosuch'; there are: ok denied strangeredge strict foreign down"
 # The verifier audited the probe like any other client.
-assert_contains "probe audited" '"reason":"identity_not_allowed"' "$(last_audit)"
+grep -q '"reason":"identity_not_allowed".*"subject":"CN=other.example.org"' "$AUDIT" ||
+	fail "the verifier did not audit the refused probe"
 exit 0
