@@ -25,24 +25,31 @@ log="$work/log"
 passed=0
 failed=0
 pids=
+installed=0
 started=$(date +%s)
 
 export DEBIAN_FRONTEND=noninteractive
 pkgs="libedgeguard0 libedgeguard-dev edgeguard-common edgeguard-origin edgeguard-edge libnginx-mod-http-edgeguard libapache2-mod-edgeguard"
+# What the smoke test adds to /etc/edgeguard, as an admin would.
+etc=/etc/edgeguard
+admin_files="$etc/edge-ca.pem $etc/origin.pem $etc/origin.key $etc/edge-shop.pem $etc/edge-shop.key $etc/origin-ca.pem"
 
 pass() { passed=$((passed + 1)); printf 'ok   %s\n' "$1"; }
 fail() { failed=$((failed + 1)); printf 'FAIL %s\n' "$1"; [ -z "${2:-}" ] || printf '     %s\n' "$2"; }
 # check NAME COMMAND...: runs COMMAND (output to the log), one pass or fail.
+# Programs get at most 300 s each (the slowest, the package build, takes
+# about 60 s); the script's own functions bound their waits themselves.
 check() {
-	local name=$1
+	local name=$1 limit=
 	shift
+	[ "$(type -t "$1")" = function ] || limit="timeout 300"
 	echo "== $name: $*" >>"$log"
-	if "$@" >>"$log" 2>&1; then pass "$name"; else fail "$name" "see $log"; fi
+	if $limit "$@" >>"$log" 2>&1; then pass "$name"; else fail "$name" "see $log"; fi
 }
 # The rest of the run depends on this step: stop here when it failed.
 need() { [ "$1" -eq "$failed" ] || finish; }
 finish() {
-	stop_daemons
+	cleanup
 	echo "ci-packages: $(($(date +%s) - started)) s, logs in $work"
 	echo "packages: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
@@ -53,7 +60,16 @@ stop_daemons() {
 	for p in $pids; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	pids=
 }
-trap 'stop_daemons' EXIT
+# A run that stops early still leaves the machine as it found it (but for
+# the edgeguard user and the dependencies apt-get install -f added).
+cleanup() {
+	stop_daemons
+	[ "$installed" -eq 1 ] || return 0
+	# shellcheck disable=SC2086 # one argument per file and package
+	rm -rf $admin_files /run/edgeguard && dpkg --purge $pkgs >>"$log" 2>&1
+	installed=0
+}
+trap cleanup EXIT
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -231,6 +247,7 @@ for p in $pkgs; do
 done
 snapshot "$work/before"
 f=$failed
+installed=1
 # shellcheck disable=SC2086 # one argument per package
 check "dpkg -i (then apt-get install -f)" sh -c "
 	dpkg -i $debs || apt-get -o DPkg::Lock::Timeout=300 install -f -y -q"
@@ -253,7 +270,6 @@ check "services installed disabled" sh -c "
 pki="$work/pki"
 check "edgeguard pki init (installed CLI)" /usr/bin/edgeguard pki init "$pki"
 vport=$(free_port) aport=$(free_port) bport=$(free_port) fport=$(free_port) faport=$(free_port)
-etc=/etc/edgeguard
 # What the admin does on an origin: certificates in /etc/edgeguard, the key
 # readable by the edgeguard group; listen and backend to taste.
 install -m 0644 "$pki/ca.pem" "$etc/edge-ca.pem"
@@ -411,11 +427,12 @@ check "apache2: module enabled by the package, configtest" sh -c "
 
 # --- purge: nothing left but the edgeguard user -----------------------------------
 # Files the admin added are the admin's: they would stay, so they go first.
-rm -f "$etc/edge-ca.pem" "$etc/origin.pem" "$etc/origin.key" \
-	"$etc/edge-shop.pem" "$etc/edge-shop.key" "$etc/origin-ca.pem"
+# shellcheck disable=SC2086 # one argument per file
+rm -f $admin_files
 rm -rf /run/edgeguard
 # shellcheck disable=SC2086 # one argument per package
 check "dpkg --purge" dpkg --purge $pkgs
+installed=0
 snapshot "$work/after"
 # Paths new since the install that no installed package owns (apt-get
 # install -f may have added dependencies, which stay); the user's account
