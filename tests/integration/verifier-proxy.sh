@@ -3,7 +3,8 @@
 # a refusal that spares the client its body), a unix-socket backend with
 # kept-alive connections, and a pooled backend connection the backend
 # closes just as it is reused: an idempotent request is resent once on a
-# new connection, anything else gets 502.
+# new connection, anything else gets 502; a backend whose connect never
+# completes: 504 after the connect timeout.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/verifier-lib.sh"
 
@@ -94,5 +95,34 @@ GET /fifth HTTP/1.1" "$(cat "$BACKEND_LOG")"
 m=$(curl -s "http://127.0.0.1:$ADMIN_PORT/metrics")
 assert_contains "retries counted" "edgeguard_backend_retries_total 2" "$m"
 assert_contains "the 502 counted" 'edgeguard_backend_errors_total{kind="connect"} 1' "$m"
+
+# A backend that never completes a connect (its accept queue is full, so
+# the kernel drops our SYNs): 504 after backend_connect_timeout_ms.
+BLACKHOLE_PORT=$(free_port)
+python3 - "$BLACKHOLE_PORT" <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(0)
+held = []
+for _ in range(4):  # fill the accept queue; never accept
+    c = socket.socket()
+    c.setblocking(False)
+    c.connect_ex(("127.0.0.1", int(sys.argv[1])))
+    held.append(c)
+time.sleep(60)
+PY
+VF_PIDS="$VF_PIDS $!"
+sleep 0.5
+BACKEND_ADDR="127.0.0.1:$BLACKHOLE_PORT"
+vf_config '' 'limits = { backend_connect_timeout_ms = 1000; };'
+kill -HUP "$VF_PID"
+wait_reload 3
+out=$(vf_curl edge "https://localhost:$PORT/blackhole" -w '%{http_code} %{time_total}')
+assert_eq "backend connect timeout" 504 "${out%% *}"
+awk -v t="${out#* }" 'BEGIN { exit !(t >= 0.9 && t < 4) }' ||
+	fail "504 after ${out#* }s, expected about 1 s"
+assert_contains "connect timeout counted" 'edgeguard_backend_errors_total{kind="timeout"} 1' \
+	"$(curl -s "http://127.0.0.1:$ADMIN_PORT/metrics")"
 kill -0 "$VF_PID" || fail "verifier died"
 exit 0
