@@ -51,12 +51,19 @@ assert_contains "expiry of b's certificate" 'kind="client",origin="b",file="'"$T
 assert_contains "requests of b" 'edgeguard_forwarder_requests_total{origin="b"} 2' "$m"
 fw_stop
 
-# Without a default, a Host nobody serves gets 421.
+# Without a default, a Host nobody serves gets 421. Started as root, the
+# forwarder runs as `user` once its sockets and keys are open.
 FPORT=$(free_port)
-fw_config "$(origins)"
+fw_config "$(origins)" "$([ "$(id -u)" = 0 ] && echo 'user = "nobody";')"
 fw_start
 code=$(fw_curl unknown.example.org /who)
 assert_eq "no default origin" 421 "$code"
+if [ "$(id -u)" = 0 ]; then
+	uid=$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$FW_PID/status")
+	nobody=$(id -u nobody)
+	assert_eq "privileges dropped" "$nobody$nobody$nobody$nobody" "$uid"
+	route a.example.com edge-a.example.net
+fi
 fw_stop
 
 # Configuration errors name file, line and key.
