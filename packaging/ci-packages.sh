@@ -12,7 +12,8 @@
 #
 # Daemons are started directly, the way their units would start them (no
 # systemd as PID 1 in CI). Ends with "packages: N passed, N failed"; exits
-# non-zero when anything failed. Logs stay in the printed work directory.
+# non-zero when anything failed. Logs (and, after a failure, everything)
+# stay in the printed work directory.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,6 +51,11 @@ check() {
 need() { [ "$1" -eq "$failed" ] || finish; }
 finish() {
 	cleanup
+	# A passing run keeps its log, lintian's report and the .debs only.
+	if [ "$failed" -eq 0 ]; then
+		rm -rf "$work/deb/edgeguard-${version:-}" "$work/rpm" "$work/x" "$work/pki" \
+			"$work/nginx" "$work/before" "$work/after"
+	fi
 	echo "ci-packages: $(($(date +%s) - started)) s, logs in $work"
 	echo "packages: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
