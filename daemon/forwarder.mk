@@ -2,11 +2,7 @@
 # local edge proxy and forwards it to origins over mutual TLS.
 
 sbin_PROGRAMS += daemon/edgeguard-forwarder
-# core/tls_client.c and core/hop.c are shared network core; they are built
-# here until libegcore (daemon/verifier.mk) lists them.
 daemon_edgeguard_forwarder_SOURCES = \
-	daemon/core/tls_client.c daemon/core/tls_client.h \
-	daemon/core/hop.c daemon/core/hop.h \
 	daemon/forwarder/forwarder.h \
 	daemon/forwarder/main.c \
 	daemon/forwarder/fconfig.c daemon/forwarder/fconfig.h \

@@ -5,45 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gnutls/x509.h>
-
+#include "core/tls.h"
 #include "core/tls_client.h"
-
-static int leaf_info(const char *cert, struct egd_tls_client *cl, char *err,
-		     size_t errlen)
-{
-	gnutls_datum_t pem = {NULL, 0};
-	gnutls_x509_crt_t *list = NULL;
-	unsigned n = 0;
-	size_t dnlen = sizeof(cl->cert_subject);
-	int ret;
-
-	ret = gnutls_load_file(cert, &pem);
-	if (ret < 0) {
-		snprintf(err, errlen, "%s: %s", cert, gnutls_strerror(ret));
-		goto out;
-	}
-	ret = gnutls_x509_crt_list_import2(&list, &n, &pem, GNUTLS_X509_FMT_PEM,
-					   0);
-	if (ret < 0 || n == 0) {
-		snprintf(err, errlen, "%s: no PEM certificate: %s", cert,
-			 gnutls_strerror(
-				 ret < 0 ? ret
-					 : GNUTLS_E_BASE64_DECODING_ERROR));
-		ret = -1;
-		goto out;
-	}
-	cl->cert_not_after = gnutls_x509_crt_get_expiration_time(list[0]);
-	if (gnutls_x509_crt_get_dn(list[0], cl->cert_subject, &dnlen) < 0)
-		cl->cert_subject[0] = '\0';
-	ret = 0;
-out:
-	for (unsigned i = 0; i < n; i++)
-		gnutls_x509_crt_deinit(list[i]);
-	gnutls_free(list);
-	gnutls_free(pem.data);
-	return ret < 0 ? -1 : 0;
-}
 
 int egd_tls_client_new(const char *cert, const char *key, const char *ca_file,
 		       const char *priority, struct egd_tls_client **out,
@@ -72,7 +35,8 @@ int egd_tls_client_new(const char *cert, const char *key, const char *ca_file,
 			 cert, key, gnutls_strerror(ret));
 		goto fail;
 	}
-	if (leaf_info(cert, cl, err, errlen) == -1)
+	if (egd_tls_leaf_info(cert, &cl->cert_not_after, cl->cert_subject,
+			      sizeof(cl->cert_subject), err, errlen) == -1)
 		goto fail;
 	if (ca_file != NULL)
 		ret = gnutls_certificate_set_x509_trust_file(
