@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -25,7 +24,7 @@
 enum st {
 	ST_OFF,	      /* no socket; restarted when `due` has passed */
 	ST_CONNECT,   /* non-blocking connect in progress */
-	ST_HANDSHAKE, /* */
+	ST_HANDSHAKE, /* TLS handshake in progress */
 	ST_SEND,      /* request being written */
 	ST_RECV,      /* response being read */
 	ST_BYE,	      /* sending close_notify */
@@ -47,7 +46,7 @@ struct lg_conn {
 	size_t got;	       /* response bytes read */
 	bool msg_done;	       /* the parser completed a response */
 	bool queued;	       /* in the thread's pending list */
-	llhttp_t parser;       /* */
+	llhttp_t parser;       /* the current response */
 	gnutls_datum_t ticket; /* resume: owned, gnutls_free() */
 };
 

@@ -57,16 +57,17 @@ uint64_t lg_hist_quantile(const struct lg_hist *h, double q);
 
 /* Per-thread counters, summed by main; names in eg-loadgen.c. */
 enum lg_counter {
-	LG_C_CONNECTS,	   /* TCP connections started */
-	LG_C_HANDSHAKES,   /* TLS handshakes the client completed */
-	LG_C_FULL,	   /* ... of which full */
-	LG_C_RESUMED,	   /* ... of which resumed from a ticket */
-	LG_C_REQUESTS,	   /* requests started */
-	LG_C_RESPONSES,	   /* complete responses parsed */
-	LG_C_S2XX,	   /* responses by status class */
-	LG_C_S3XX,	   /* */
-	LG_C_S4XX,	   /* */
-	LG_C_S5XX,	   /* */
+	LG_C_CONNECTS,	 /* TCP connections started */
+	LG_C_HANDSHAKES, /* TLS handshakes the client completed */
+	LG_C_FULL,	 /* ... of which full */
+	LG_C_RESUMED,	 /* ... of which resumed from a ticket */
+	LG_C_REQUESTS,	 /* requests started */
+	LG_C_RESPONSES,	 /* complete responses parsed */
+	/* responses by status class, in this order */
+	LG_C_S2XX,
+	LG_C_S3XX,
+	LG_C_S4XX,
+	LG_C_S5XX,
 	LG_C_SOTHER,	   /* 1xx as final status, or beyond 599 */
 	LG_C_S403,	   /* the verifier's rejection */
 	LG_C_OPS,	   /* the mode's unit of work, completed as expected */

@@ -44,6 +44,12 @@ bench: $(EG_BENCH_DEPS)
 	$(BENCH_ENV) $(SHELL) $(srcdir)/tests/bench/run.sh
 bench-smoke: $(EG_BENCH_DEPS)
 	$(BENCH_ENV) BENCH_SECONDS=$(BENCH_SMOKE_SECONDS) BENCH_SMOKE=1 \
-		BENCH_IDLE_CONNS=200 $(SHELL) $(srcdir)/tests/bench/run.sh
-.PHONY: bench bench-smoke
-EXTRA_DIST += tests/bench/run.sh tests/bench/servers.sh tests/bench/table.py
+		BENCH_IDLE_CONNS=200 BENCH_QUIET_WAIT=0 \
+		$(SHELL) $(srcdir)/tests/bench/run.sh
+# make bench-profile [BENCH_TEST=ka BENCH_PROFILER=perf|callgrind|massif]:
+# the verifier alone under one of those loads, and its profile.
+bench-profile: $(EG_BENCH_DEPS)
+	$(BENCH_ENV) $(SHELL) $(srcdir)/tests/bench/profile.sh
+.PHONY: bench bench-smoke bench-profile
+EXTRA_DIST += tests/bench/run.sh tests/bench/profile.sh tests/bench/lib.sh \
+	tests/bench/servers.sh tests/bench/table.py

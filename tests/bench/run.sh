@@ -20,6 +20,10 @@
 #   BENCH_KEEP=0          1: keep BENCH_DIR (kept anyway on failure, and
 #                         when BENCH_DIR was given)
 #   BENCH_RESULTS=FILE    copy the raw results (JSON Lines) there
+#   BENCH_QUIET_WAIT=20   before each run, wait up to this many seconds
+#                         for the machine to be idle (other processes
+#                         under 15 % of a core); the table shows how many
+#                         cores others used during each run anyway
 # Needs: LOADGEN, FLOOR, VERIFIER, EDGEGUARD (set by make), nginx, curl,
 # python3, taskset; haproxy and stunnel are skipped when missing.
 set -uo pipefail
@@ -35,12 +39,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 : "${BENCH_IDLE_CONNS:=1000}"
 : "${BENCH_PORT_BASE:=47000}"
 : "${BENCH_KEEP:=0}"
+: "${BENCH_QUIET_WAIT:=20}"
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() {
-	log "$*"
-	exit 1
-}
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 
 for v in LOADGEN FLOOR VERIFIER EDGEGUARD; do
 	[ -x "${!v:-}" ] || die "$v is not an executable (run through make bench)"
@@ -61,24 +63,6 @@ RESULTS="$BENCH_DIR/results.jsonl"
 STARTED_PIDS=()
 FAILED=0
 
-stop_pid() {
-	local pid=$1 i keep=() p
-	if kill -TERM "$pid" 2>/dev/null; then
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	wait "$pid" 2>/dev/null
-	for p in "${STARTED_PIDS[@]}"; do [ "$p" != "$pid" ] && keep+=("$p"); done
-	STARTED_PIDS=("${keep[@]}")
-	return 0
-}
-stop_all() {
-	local p
-	for p in "${STARTED_PIDS[@]}"; do stop_pid "$p"; done
-}
 finish() {
 	stop_all
 	if [ "$FAILED" = 0 ] && [ "$BENCH_KEEP" = 0 ]; then
@@ -89,85 +73,6 @@ finish() {
 }
 trap finish EXIT
 trap 'exit 130' INT TERM
-
-# shellcheck source=servers.sh
-. "$HERE/servers.sh"
-
-port_listening() { ss -ltnH "sport = :$1" 2>/dev/null | grep -q "127.0.0.1:$1 "; }
-wait_listen() {
-	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		port_listening "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-# The PID and all its descendants.
-proc_tree() {
-	local out=("$1") i=0 kids
-	while [ "$i" -lt "${#out[@]}" ]; do
-		kids=$(pgrep -P "${out[$i]}" 2>/dev/null) && out+=($kids)
-		i=$((i + 1))
-	done
-	echo "${out[@]}"
-}
-
-# utime+stime in clock ticks of the given processes, all their threads
-# included (exited threads too: the kernel folds them into the process).
-cpu_ticks() {
-	local t=0 p v
-	for p in "$@"; do
-		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}')
-		t=$((t + ${v:-0}))
-	done
-	echo "$t"
-}
-rss_kb() {
-	local t=0 p v
-	for p in "$@"; do
-		v=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null)
-		t=$((t + ${v:-0}))
-	done
-	echo "$t"
-}
-busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat; }
-now() { date +%s.%N; }
-CLK_TCK=$(getconf CLK_TCK)
-
-# Server on the last CPU, client and backend on the first: the client's
-# work never lands on the server's core. One CPU: nothing is pinned.
-NCPU=$(nproc)
-if [ "$NCPU" -ge 2 ]; then
-	SERVER_CPUS=$((NCPU - 1))
-	CLIENT_CPUS=0
-	PIN_CLIENT=(taskset -c "$CLIENT_CPUS")
-else
-	PIN_CLIENT=()
-fi
-pin() { # CPUS PID: every thread of every process in PID's tree
-	local p
-	[ "$NCPU" -ge 2 ] || return 0
-	for p in $(proc_tree "$2"); do taskset -a -p -c "$1" "$p" >/dev/null 2>&1; done
-}
-
-make_pki() {
-	"$EDGEGUARD" pki init "$PKI" --origin-name origin.test >/dev/null &&
-		"$EDGEGUARD" pki ca --out "$PKI/rogue" --cn "edgeguard demo CA" >/dev/null &&
-		"$EDGEGUARD" pki issue --ca "$PKI/rogue" --out "$PKI/rogue-edge" \
-			--client --dns edge.example.net >/dev/null ||
-		return 1
-	# HAProxy takes the chain and key in one file.
-	cat "$PKI/origin.pem" "$PKI/origin.key" >"$PKI/origin.bundle.pem"
-	chmod 600 "$PKI/origin.bundle.pem"
-}
-
-# Common eg-loadgen arguments for server port $1.
-lg_target() {
-	LG_ARGS=(-a "127.0.0.1:$1" --ca "$PKI/ca.pem" --sni origin.test)
-}
-EDGE=(--cert "$PKI/edge.pem" --key "$PKI/edge.key")
-ROGUE=(--cert "$PKI/rogue-edge.pem" --key "$PKI/rogue-edge.key")
 
 # func KIND PORT: what an allowlisted, an untrusted and no certificate
 # get (HTTP status, or "tls" when the connection failed).
@@ -190,24 +95,13 @@ func_check() {
 	log "$kind: edge ${out[0]#*:} rogue ${out[1]#*:} none ${out[2]#*:}"
 }
 
-test_args() { # TEST -> LG_TEST (mode and client identity)
-	case $1 in
-	hs) LG_TEST=(-m handshake -c "$BENCH_HS_CONNS" "${EDGE[@]}") ;;
-	hs_req) LG_TEST=(-m handshake --request -c "$BENCH_HS_CONNS" "${EDGE[@]}") ;;
-	resume) LG_TEST=(-m resume -c "$BENCH_HS_CONNS" "${EDGE[@]}") ;;
-	ka) LG_TEST=(-m keepalive -c "$BENCH_KA_CONNS" "${EDGE[@]}") ;;
-	rej_untrusted) LG_TEST=(-m reject -c "$BENCH_HS_CONNS" "${ROGUE[@]}") ;;
-	rej_nocert) LG_TEST=(-m reject -c "$BENCH_HS_CONNS") ;;
-	*) return 1 ;;
-	esac
-}
-
 # measure KIND PID PORT TEST REP: one load run; appends its line to RESULTS.
 measure() {
 	local kind=$1 pid=$2 port=$3 test=$4 rep=$5 out pids bp
 	local c0 c1 b0 b1 s0 s1 t0 t1
 	test_args "$test" || return 1
 	lg_target "$port"
+	wait_quiet
 	pids=$(proc_tree "$pid")
 	bp=$(proc_tree "$BACKEND_PID")
 	c0=$(cpu_ticks $pids)
@@ -241,6 +135,7 @@ mem_test() {
 	timeout 30 "${PIN_CLIENT[@]}" "$LOADGEN" "${LG_ARGS[@]}" "${EDGE[@]}" \
 		-m handshake --request -c 4 -d 1 >/dev/null 2>>"$BENCH_DIR/loadgen.err"
 	sleep 1
+	wait_quiet
 	r0=$(rss_kb $(proc_tree "$pid"))
 	rm -f "$ready"
 	"${PIN_CLIENT[@]}" "$LOADGEN" "${LG_ARGS[@]}" "${EDGE[@]}" -m idle \

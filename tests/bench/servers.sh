@@ -35,7 +35,9 @@ start_server() {
 	haproxy) haproxy -db -f "$dir/haproxy.cfg" >"$dir/out.log" 2>&1 & ;;
 	stunnel) stunnel "$dir/stunnel.conf" >"$dir/out.log" 2>&1 & ;;
 	verifier | verifier-w2)
-		"$VERIFIER" -c "$dir/verifier.conf" >"$dir/out.log" 2>&1 &
+		# SERVER_WRAP: a profiler to run it under (profile.sh).
+		${SERVER_WRAP[@]+"${SERVER_WRAP[@]}"} "$VERIFIER" \
+			-c "$dir/verifier.conf" >"$dir/out.log" 2>&1 &
 		;;
 	floor)
 		"$FLOOR" -a "127.0.0.1:$port" --cert "$PKI/origin.pem" \
@@ -45,7 +47,7 @@ start_server() {
 	esac
 	SERVER_PID=$!
 	STARTED_PIDS+=("$SERVER_PID")
-	if ! wait_listen "$port" 10; then
+	if ! wait_listen "$port" "${SERVER_START_S:-10}"; then
 		log "$kind did not listen on 127.0.0.1:$port; its output:"
 		cat "$dir/out.log" "$dir/error.log" >&2 2>/dev/null
 		stop_pid "$SERVER_PID"
