@@ -101,10 +101,10 @@ pin() { # CPUS PID: every thread of every process in PID's tree
 # make_pki: the test PKI in $PKI (edgeguard pki, ECDSA P-256); sets EDGE and
 # ROGUE, the eg-loadgen/curl arguments of the two client identities.
 make_pki() {
-	"$EDGEGUARD" pki init "$PKI" --origin-name origin.test >/dev/null &&
-		"$EDGEGUARD" pki ca --out "$PKI/rogue" --cn "edgeguard demo CA" >/dev/null &&
+	"$EDGEGUARD" pki init "$PKI" --origin-name origin.test --force >/dev/null &&
+		"$EDGEGUARD" pki ca --out "$PKI/rogue" --cn "edgeguard demo CA" --force >/dev/null &&
 		"$EDGEGUARD" pki issue --ca "$PKI/rogue" --out "$PKI/rogue-edge" \
-			--client --dns edge.example.net >/dev/null ||
+			--client --dns edge.example.net --force >/dev/null ||
 		return 1
 	# HAProxy takes the chain and key in one file.
 	cat "$PKI/origin.pem" "$PKI/origin.key" >"$PKI/origin.bundle.pem"

@@ -9,7 +9,7 @@
 #              idle connections held (BENCH_TEST=mem): where their memory is
 # Knobs: BENCH_TEST=ka BENCH_PROFILER=perf BENCH_SERVER=verifier
 #        BENCH_SECONDS=10 BENCH_KA_CONNS BENCH_HS_CONNS BENCH_IDLE_CONNS
-#        BENCH_PORT_BASE=47100 BENCH_DIR (kept; default a new /tmp dir)
+#        BENCH_PORT_BASE=27500 BENCH_DIR (kept; default a new /tmp dir)
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -20,7 +20,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 : "${BENCH_HS_CONNS:=8}"
 : "${BENCH_KA_CONNS:=32}"
 : "${BENCH_IDLE_CONNS:=1000}"
-: "${BENCH_PORT_BASE:=47100}"
+: "${BENCH_PORT_BASE:=27500}"
 : "${BENCH_QUIET_WAIT:=0}"
 
 # shellcheck source=lib.sh
@@ -37,11 +37,11 @@ callgrind | massif)
 	;;
 *) die "BENCH_PROFILER: perf, callgrind or massif" ;;
 esac
-if [ "$BENCH_PROFILER" = massif ]; then
-	BENCH_TEST=mem
-elif ! test_args "$BENCH_TEST"; then
-	die "BENCH_TEST: hs hs_req resume ka rej_untrusted rej_nocert"
-fi
+[ "$BENCH_PROFILER" = massif ] && BENCH_TEST=mem
+case $BENCH_TEST in
+hs | hs_req | resume | ka | rej_untrusted | rej_nocert | mem) ;;
+*) die "BENCH_TEST: hs hs_req resume ka rej_untrusted rej_nocert" ;;
+esac
 
 BENCH_DIR=${BENCH_DIR:-$(mktemp -d /tmp/eg-profile.XXXXXX)} || die "mktemp"
 mkdir -p "$BENCH_DIR"
@@ -51,6 +51,7 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 make_pki || die "edgeguard pki failed"
+[ "$BENCH_TEST" = mem ] || test_args "$BENCH_TEST"
 BACKEND_PORT=$BENCH_PORT_BASE
 PORT=$((BENCH_PORT_BASE + 1))
 start_server backend "$BACKEND_PORT" || die "the backend did not start"
@@ -83,10 +84,13 @@ perf)
 	stop_all
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("load: %(ops_per_s).0f %(unit)s/s, errors %(errors)d" % d)' \
 		"$BENCH_DIR/loadgen.json"
-	perf report -i "$BENCH_DIR/perf.data" --stdio --no-children --sort dso \
-		--percent-limit 1 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20
 	perf report -i "$BENCH_DIR/perf.data" --stdio --no-children -g none \
-		--sort symbol --percent-limit 0.7 2>/dev/null | grep -v '^#' | grep -v '^$' | head -45
+		--sort dso --percent-limit 0.5 >"$BENCH_DIR/perf-dso.txt" 2>/dev/null
+	perf report -i "$BENCH_DIR/perf.data" --stdio --no-children -g none \
+		--sort dso,symbol --percent-limit 0.5 >"$BENCH_DIR/perf-sym.txt" 2>/dev/null
+	grep -v -e '^#' -e '^$' "$BENCH_DIR/perf-dso.txt"
+	grep -v -e '^#' -e '^$' "$BENCH_DIR/perf-sym.txt"
+	log "call graphs: perf report -i $BENCH_DIR/perf.data"
 	;;
 callgrind)
 	timeout $((BENCH_SECONDS + 60)) "${PIN_CLIENT[@]}" "$LOADGEN" "${LG_ARGS[@]}" \
@@ -94,7 +98,9 @@ callgrind)
 	stop_all
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("load: %(ops)d %(unit)s, errors %(errors)d" % d)' \
 		"$BENCH_DIR/loadgen.json"
-	callgrind_annotate --inclusive=no "$BENCH_DIR/callgrind.out" 2>/dev/null | head -45
+	callgrind_annotate --inclusive=no "$BENCH_DIR/callgrind.out" \
+		>"$BENCH_DIR/callgrind.txt" 2>/dev/null
+	sed -n '1,45p' "$BENCH_DIR/callgrind.txt"
 	;;
 massif)
 	ready="$BENCH_DIR/ready"
@@ -109,12 +115,17 @@ massif)
 		sleep 0.1
 	done
 	sleep 3
+	stop_pid "$LG_PID"
 	# massif writes when the server exits; its peak snapshot is the moment
 	# every connection was held.
 	stop_pid "$SPID"
-	stop_pid "$LG_PID"
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("held %(held)d connections, errors %(errors)d" % d)' \
 		"$BENCH_DIR/loadgen.json"
-	ms_print "$BENCH_DIR/massif.out" | sed -n '/Detailed snapshots/,$p' | head -80
+	ms_print --threshold=0.5 "$BENCH_DIR/massif.out" >"$BENCH_DIR/massif.txt"
+	# The peak snapshot's allocation sites, one line each.
+	awk 'match($0, /[0-9]+ \(peak\)/) { peak = substr($0, RSTART) + 0 }
+		/^ +[0-9]+ +[0-9,]+ +[0-9,]+ / { on = ($1 + 0 == peak) }
+		on && /^( +[0-9]|->|\| ->)/' "$BENCH_DIR/massif.txt"
+	log "whole report: $BENCH_DIR/massif.txt"
 	;;
 esac

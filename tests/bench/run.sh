@@ -16,7 +16,7 @@
 #                         the verifier with two workers, for scaling)
 #   BENCH_TESTS="mem hs hs_req resume ka rej_untrusted rej_nocert"
 #   BENCH_HS_CONNS=8 BENCH_KA_CONNS=32 BENCH_IDLE_CONNS=1000
-#   BENCH_PORT_BASE=47000 BENCH_DIR=(a new /tmp/eg-bench.XXXXXX)
+#   BENCH_PORT_BASE=27400 (below the ephemeral range) BENCH_DIR=(a new /tmp/eg-bench.XXXXXX)
 #   BENCH_KEEP=0          1: keep BENCH_DIR (kept anyway on failure, and
 #                         when BENCH_DIR was given)
 #   BENCH_RESULTS=FILE    copy the raw results (JSON Lines) there
@@ -37,7 +37,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 : "${BENCH_HS_CONNS:=8}"
 : "${BENCH_KA_CONNS:=32}"
 : "${BENCH_IDLE_CONNS:=1000}"
-: "${BENCH_PORT_BASE:=47000}"
+: "${BENCH_PORT_BASE:=27400}"
 : "${BENCH_KEEP:=0}"
 : "${BENCH_QUIET_WAIT:=20}"
 
