@@ -51,5 +51,6 @@ bench-smoke: $(EG_BENCH_DEPS)
 bench-profile: $(EG_BENCH_DEPS)
 	$(BENCH_ENV) $(SHELL) $(srcdir)/tests/bench/profile.sh
 .PHONY: bench bench-smoke bench-profile
-EXTRA_DIST += tests/bench/run.sh tests/bench/profile.sh tests/bench/lib.sh \
+EXTRA_DIST += tests/bench/README.md tests/bench/run.sh tests/bench/profile.sh \
+	tests/bench/lib.sh \
 	tests/bench/servers.sh tests/bench/table.py
