@@ -104,7 +104,8 @@ eg_server_env() {
 	_asan=$(ldd "$_libs/libedgeguard.so" 2>/dev/null | awk '/libasan/ { print $3 }')
 	if [ -n "$_asan" ]; then
 		echo "LD_PRELOAD=$_asan"
-		echo "ASAN_OPTIONS=detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+		# last one wins: override a detect_leaks=1 from tests/run.sh
+		echo "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 	fi
 }
 
