@@ -19,11 +19,14 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "forwarder/probe.h"
 
 /* Trust items expiring within this many seconds are flagged. */
 #define EG_EXPIRY_WARN_S (30 * 24 * 3600)
 
 struct check_opts {
+	const char *forwarder; /* --forwarder: probe an origin instead */
+	const char *origin;
 	const char *config;
 	const char *chain;
 	const char *host;
@@ -243,6 +246,8 @@ static int parse_check_opts(int argc, char **argv, struct check_opts *o)
 		{"path", required_argument, NULL, 'P'},
 		{"at", required_argument, NULL, 'a'},
 		{"json", no_argument, NULL, 'j'},
+		{"forwarder", required_argument, NULL, 'F'},
+		{"origin", required_argument, NULL, 'O'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -280,6 +285,12 @@ static int parse_check_opts(int argc, char **argv, struct check_opts *o)
 		case 'j':
 			o->json = true;
 			break;
+		case 'F':
+			o->forwarder = optarg;
+			break;
+		case 'O':
+			o->origin = optarg;
+			break;
 		case 'h':
 			check_usage(stdout);
 			exit(EG_EXIT_OK);
@@ -287,6 +298,14 @@ static int parse_check_opts(int argc, char **argv, struct check_opts *o)
 			check_usage(stderr);
 			return -1;
 		}
+	}
+	if (o->forwarder != NULL || o->origin != NULL) {
+		if (o->forwarder == NULL || o->origin == NULL ||
+		    o->config != NULL || o->chain != NULL || optind != argc) {
+			check_usage(stderr);
+			return -1;
+		}
+		return 0;
 	}
 	if (o->config == NULL || (o->chain == NULL) == !o->no_cert ||
 	    optind != argc) {
@@ -311,6 +330,8 @@ int eg_cli_check(int argc, char **argv)
 
 	if (parse_check_opts(argc, argv, &o) < 0)
 		return EG_EXIT_USAGE;
+	if (o.forwarder != NULL)
+		return egf_probe_origin(o.forwarder, o.origin, stdout);
 	ret = eg_policy_load_file(o.config, &policy, err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "edgeguard check: %s\n", err);

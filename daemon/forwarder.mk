@@ -1,23 +1,31 @@
 # edgeguard-forwarder (issue 4): the edge daemon. Takes HTTP/1.1 from the
 # local edge proxy and forwards it to origins over mutual TLS.
 
+# Configuration and the origin probe are shared with `edgeguard check
+# --forwarder` (daemon/cli_check.c).
+noinst_LTLIBRARIES += daemon/forwarder/libegforwarder.la
+daemon_forwarder_libegforwarder_la_SOURCES = \
+	daemon/forwarder/forwarder.h \
+	daemon/forwarder/fconfig.c daemon/forwarder/fconfig.h \
+	daemon/forwarder/probe.c daemon/forwarder/probe.h \
+	daemon/forwarder/metrics.c daemon/forwarder/metrics.h
+daemon_forwarder_libegforwarder_la_CFLAGS = $(AM_CFLAGS) $(EG_LIB_CFLAGS) \
+	$(GNUTLS_CFLAGS) $(LLHTTP_CFLAGS) $(SYSTEMD_CFLAGS)
+
 sbin_PROGRAMS += daemon/edgeguard-forwarder
 daemon_edgeguard_forwarder_SOURCES = \
-	daemon/forwarder/forwarder.h \
 	daemon/forwarder/main.c \
-	daemon/forwarder/fconfig.c daemon/forwarder/fconfig.h \
 	daemon/forwarder/worker.c \
 	daemon/forwarder/conn.c \
 	daemon/forwarder/exchange.c \
 	daemon/forwarder/request.c \
 	daemon/forwarder/response.c \
 	daemon/forwarder/upstream.c \
-	daemon/forwarder/admin.c \
-	daemon/forwarder/probe.c \
-	daemon/forwarder/metrics.c daemon/forwarder/metrics.h
+	daemon/forwarder/admin.c
 daemon_edgeguard_forwarder_CFLAGS = $(AM_CFLAGS) $(EG_LIB_CFLAGS) \
 	$(GNUTLS_CFLAGS) $(LLHTTP_CFLAGS) $(SYSTEMD_CFLAGS)
-daemon_edgeguard_forwarder_LDADD = daemon/core/libegcore.la \
+daemon_edgeguard_forwarder_LDADD = daemon/forwarder/libegforwarder.la \
+	daemon/core/libegcore.la \
 	lib/libedgeguard-internal.la $(LIBEV_LIBS) $(GNUTLS_LIBS) \
 	$(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(PTHREAD_LIBS)
 

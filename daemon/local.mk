@@ -14,8 +14,11 @@ daemon_edgeguard_SOURCES = \
 	daemon/cli_pki.c \
 	daemon/cli_audit.c
 daemon_edgeguard_CFLAGS = $(AM_CFLAGS) $(EG_LIB_CFLAGS) $(JANSSON_CFLAGS)
-daemon_edgeguard_LDADD = lib/libedgeguard.la daemon/libegtool.la \
-	$(GNUTLS_LIBS) $(JANSSON_LIBS)
+# The forwarder's probe (check --forwarder) uses the library's internals.
+daemon_edgeguard_LDADD = daemon/forwarder/libegforwarder.la \
+	daemon/core/libegcore.la lib/libedgeguard-internal.la \
+	daemon/libegtool.la $(LIBEV_LIBS) $(GNUTLS_LIBS) $(LIBCONFIG_LIBS) \
+	$(JANSSON_LIBS) $(SYSTEMD_LIBS) $(PTHREAD_LIBS)
 
 include daemon/verifier.mk
 include daemon/forwarder.mk

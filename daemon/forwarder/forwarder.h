@@ -23,6 +23,7 @@
 #include "core/http1.h"
 #include "forwarder/fconfig.h"
 #include "forwarder/metrics.h"
+#include "forwarder/probe.h"
 
 #define EGF_WORKER_MAGIC   0x46575231u
 #define EGF_LISTENER_MAGIC 0x464c5331u
@@ -226,14 +227,5 @@ void egf_pool_sweep(struct egf_worker *w);
 
 /* admin.c: a request to the admin listener is complete. */
 void egf_admin_request(struct egf_conn *c);
-
-/* probe.c: "would this origin admit my certificate?" Connects to origin
- * `origin` of the configuration file `conf` with its client certificate,
- * sends GET / for its first host and writes what happened to out: the
- * connect or TLS failure with the alert the origin sent, or the HTTP
- * status and, for a verifier's 403, its reason code. Returns 0 when the
- * origin answered with a status below 400, 1 when it refused or failed,
- * 2 when the configuration or origin name is wrong. */
-int egf_probe_origin(const char *conf, const char *origin, FILE *out);
 
 #endif

@@ -29,6 +29,8 @@ $(o strict "$O_STRICT"),
 $(o foreign "$O_FOREIGN"),
 $(o down "$(free_port)")"
 
+# Each probe runs twice: as the daemon's --check-origin and as
+# `edgeguard check --forwarder`; both must say the same.
 probe() { # NAME EXPECTED_STATUS TEXT...
 	_name=$1 _want=$2
 	shift 2
@@ -36,6 +38,10 @@ probe() { # NAME EXPECTED_STATUS TEXT...
 	_rc=$?
 	assert_eq "probe $_name exit status ($out)" "$_want" "$_rc"
 	for t in "$@"; do assert_contains "probe $_name" "$t" "$out"; done
+	out=$("$EDGEGUARD" check --forwarder "$FCONF" --origin "$_name" 2>&1)
+	_rc=$?
+	assert_eq "edgeguard check --forwarder $_name exit status ($out)" "$_want" "$_rc"
+	for t in "$@"; do assert_contains "check --forwarder $_name" "$t" "$out"; done
 }
 probe ok 0 "client certificate $TEST_DIR/pki/edge.pem (CN=edge.example.net)" \
 	"TLS handshake done" "HTTP 200 OK" "=> admitted"
