@@ -13,6 +13,14 @@ for reason in untrusted_issuer expired missing_client_auth_eku; do
 done
 assert_contains "remedy for missing EKU" \
 	"reissue it with extendedKeyUsage=clientAuth" "$out"
+# The loopback part: edge request through forwarder and verifier, a
+# direct one refused and audited.
+if [ -x "$top_builddir/daemon/edgeguard-verifier" ] &&
+	[ -x "$top_builddir/daemon/edgeguard-forwarder" ]; then
+	assert_contains "edge request" "HTTP 200: hello from the origin backend" "$out"
+	assert_contains "direct request" "HTTP 403: 403 Forbidden: no_certificate" "$out"
+	assert_contains "audit record" '"event":"reject","reason":"no_certificate","component":"verifier"' "$out"
+fi
 
 # Keys are private, certificates public.
 for f in ca edge origin; do
