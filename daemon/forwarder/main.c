@@ -3,8 +3,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +18,7 @@
 #include <edgeguard/edgeguard.h>
 
 #include "core/log.h"
+#include "core/privs.h"
 #include "core/net.h"
 #include "forwarder/forwarder.h"
 
@@ -169,52 +168,26 @@ static int open_listeners(const struct egf_config *cfg)
 	return 0;
 }
 
+/* Hands the unix listeners to the edge proxy's group, then drops root. */
 static int drop_privileges(const struct egf_config *cfg)
 {
-	struct passwd *pw;
-	struct group *gr;
-	gid_t gid;
+	const char **socks = calloc(cfg->n_listen + 1, sizeof(*socks));
+	size_t n = 0;
+	int ret;
 
-	if (geteuid() != 0 || cfg->user == NULL)
-		return 0;
-	pw = getpwnam(cfg->user);
-	if (pw == NULL) {
-		snprintf(err, sizeof(err), "forwarder.user: no user '%s'",
-			 cfg->user);
+	if (socks == NULL) {
+		snprintf(err, sizeof(err), "out of memory");
 		return -1;
 	}
-	gid = pw->pw_gid;
-	if (cfg->group != NULL) {
-		gr = getgrnam(cfg->group);
-		if (gr == NULL) {
-			snprintf(err, sizeof(err),
-				 "forwarder.group: no group '%s'", cfg->group);
-			return -1;
-		}
-		gid = gr->gr_gid;
-	}
-	for (size_t j = 0; j < cfg->n_listen; j++) {
-		const struct sockaddr_un *un =
-			(const struct sockaddr_un *)&cfg->listen[j].ss;
-
-		/* The edge proxy in the group connects; nobody else. */
-		if (cfg->listen[j].is_unix &&
-		    (chown(un->sun_path, pw->pw_uid, gid) == -1 ||
-		     chmod(un->sun_path, 0660) == -1))
-			egd_log(EGD_WARN, "%s: %s", un->sun_path,
-				strerror(errno));
-	}
-	if (setgroups(1, &gid) == -1 || setgid(gid) == -1 ||
-	    setuid(pw->pw_uid) == -1) {
-		snprintf(err, sizeof(err), "dropping privileges to %s: %s",
-			 cfg->user, strerror(errno));
-		return -1;
-	}
-	if (setuid(0) != -1) {
-		snprintf(err, sizeof(err), "privileges could be regained");
-		return -1;
-	}
-	return 0;
+	for (size_t j = 0; j < cfg->n_listen; j++)
+		if (cfg->listen[j].is_unix)
+			socks[n++] =
+				((const struct sockaddr_un *)&cfg->listen[j].ss)
+					->sun_path;
+	ret = egd_privs_drop("forwarder", cfg->user, cfg->group, socks, n, err,
+			     sizeof(err));
+	free(socks);
+	return ret;
 }
 
 static int run(struct egf_config *cfg)

@@ -2,8 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "core/log.h"
+#include "core/privs.h"
 #include "core/net.h"
 #include "core/tls.h"
 #include "verifier/metrics.h"
@@ -200,51 +199,15 @@ fail:
 	return -1;
 }
 
+/* Hands the authz unix socket to the proxy's group, then drops root. */
 static int drop_privileges(const struct vf_config *cfg)
 {
-	struct passwd *pw;
-	struct group *gr;
-	gid_t gid;
+	const char *sock = NULL;
 
-	if (geteuid() != 0 || cfg->user == NULL)
-		return 0;
-	pw = getpwnam(cfg->user);
-	if (pw == NULL) {
-		snprintf(err, sizeof(err), "verifier.user: no user '%s'",
-			 cfg->user);
-		return -1;
-	}
-	gid = pw->pw_gid;
-	if (cfg->group != NULL) {
-		gr = getgrnam(cfg->group);
-		if (gr == NULL) {
-			snprintf(err, sizeof(err),
-				 "verifier.group: no group '%s'", cfg->group);
-			return -1;
-		}
-		gid = gr->gr_gid;
-	}
-	if (cfg->authz_enabled && cfg->authz.is_unix) {
-		const struct sockaddr_un *un =
-			(const struct sockaddr_un *)&cfg->authz.ss;
-
-		/* The proxy in the group connects; nobody else. */
-		if (chown(un->sun_path, pw->pw_uid, gid) == -1 ||
-		    chmod(un->sun_path, 0660) == -1)
-			egd_log(EGD_WARN, "%s: %s", un->sun_path,
-				strerror(errno));
-	}
-	if (setgroups(1, &gid) == -1 || setgid(gid) == -1 ||
-	    setuid(pw->pw_uid) == -1) {
-		snprintf(err, sizeof(err), "dropping privileges to %s: %s",
-			 cfg->user, strerror(errno));
-		return -1;
-	}
-	if (setuid(0) != -1) {
-		snprintf(err, sizeof(err), "privileges could be regained");
-		return -1;
-	}
-	return 0;
+	if (cfg->authz_enabled && cfg->authz.is_unix)
+		sock = ((const struct sockaddr_un *)&cfg->authz.ss)->sun_path;
+	return egd_privs_drop("verifier", cfg->user, cfg->group, &sock,
+			      sock ? 1 : 0, err, sizeof(err));
 }
 
 int main(int argc, char **argv)
