@@ -59,6 +59,13 @@ cpu_ticks() {
 	done
 	echo "$t"
 }
+# cutime+cstime in clock ticks of PID: the CPU time of its children that
+# have been waited for (a foreground command's, once it has returned).
+child_ticks() {
+	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $14 + $15}'
+}
+# Clock ticks as seconds, two decimals.
+ticks_s() { awk -v t="$1" -v h="$CLK_TCK" 'BEGIN{printf "%.2f", t / h}'; }
 rss_kb() {
 	local t=0 p v
 	for p in "$@"; do
@@ -107,8 +114,10 @@ make_pki() {
 			--client --dns edge.example.net --force >/dev/null ||
 		return 1
 	# HAProxy takes the chain and key in one file.
-	cat "$PKI/origin.pem" "$PKI/origin.key" >"$PKI/origin.bundle.pem"
-	chmod 600 "$PKI/origin.bundle.pem"
+	cat "$PKI/origin.pem" "$PKI/origin.key" >"$PKI/origin.bundle.pem" &&
+		cat "$PKI/edge.pem" "$PKI/edge.key" >"$PKI/edge.bundle.pem" &&
+		chmod 600 "$PKI/origin.bundle.pem" "$PKI/edge.bundle.pem" ||
+		return 1
 	# The client identities: allowlisted, and untrusted under the same
 	# names from a CA that copies the real one's name.
 	EDGE=(--cert "$PKI/edge.pem" --key "$PKI/edge.key")

@@ -1,6 +1,8 @@
 # Benchmark (issue 7): eg-loadgen, a mutual-TLS load generator on GnuTLS,
 # and `make bench`, which measures edgeguard-verifier side by side with
-# nginx, HAProxy and stunnel on loopback (tests/bench/run.sh).
+# nginx, HAProxy and stunnel on loopback, and the edge+origin pairs
+# (edgeguard-forwarder -> edgeguard-verifier, nginx -> nginx, HAProxy ->
+# HAProxy) under wrk (tests/bench/run.sh).
 noinst_PROGRAMS += tests/bench/eg-loadgen
 tests_bench_eg_loadgen_SOURCES = \
 	tests/bench/eg-loadgen.c \
@@ -29,17 +31,18 @@ tests_bench_eg_floor_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 tests_bench_eg_floor_LDADD = $(GNUTLS_LIBS)
 
 # make bench [BENCH_SECONDS=10 BENCH_REPS=1 ...]: see tests/bench/run.sh.
-# make bench-smoke: every server and load for BENCH_SMOKE_SECONDS each,
-# correctness only, no thresholds (CI).
+# make bench-smoke: every server, load and pair for BENCH_SMOKE_SECONDS
+# each, correctness only, no thresholds (CI).
 BENCH_SECONDS = 10
 BENCH_SMOKE_SECONDS = 1
 BENCH_ENV = LOADGEN=$(abs_builddir)/tests/bench/eg-loadgen \
 	FLOOR=$(abs_builddir)/tests/bench/eg-floor \
 	VERIFIER=$(abs_builddir)/daemon/edgeguard-verifier \
+	FORWARDER=$(abs_builddir)/daemon/edgeguard-forwarder \
 	EDGEGUARD=$(abs_builddir)/daemon/edgeguard \
 	BENCH_SECONDS=$(BENCH_SECONDS)
 EG_BENCH_DEPS = tests/bench/eg-loadgen tests/bench/eg-floor \
-	daemon/edgeguard-verifier daemon/edgeguard
+	daemon/edgeguard-verifier daemon/edgeguard-forwarder daemon/edgeguard
 bench: $(EG_BENCH_DEPS)
 	$(BENCH_ENV) $(SHELL) $(srcdir)/tests/bench/run.sh
 bench-smoke: $(EG_BENCH_DEPS)
@@ -52,5 +55,5 @@ bench-profile: $(EG_BENCH_DEPS)
 	$(BENCH_ENV) $(SHELL) $(srcdir)/tests/bench/profile.sh
 .PHONY: bench bench-smoke bench-profile
 EXTRA_DIST += tests/bench/README.md tests/bench/run.sh tests/bench/profile.sh \
-	tests/bench/lib.sh \
+	tests/bench/lib.sh tests/bench/pair.lua \
 	tests/bench/servers.sh tests/bench/table.py

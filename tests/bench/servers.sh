@@ -6,10 +6,12 @@
 # Each starts in the foreground as a child of this shell on 127.0.0.1, so
 # the PID we keep is the one to stop, and only ever ours.
 
-# start_server KIND PORT: renders KIND's config under $BENCH_DIR/KIND and
-# starts it; sets SERVER_PID. Returns 1 (logged) when it does not listen.
+# start_server KIND PORT [ORIGIN_PORT]: renders KIND's config under
+# $BENCH_DIR/KIND and starts it; sets SERVER_PID. The edges (edge-*) take
+# plain HTTP on PORT and forward to the origin on ORIGIN_PORT. Returns 1
+# (logged) when it does not listen.
 start_server() {
-	local kind=$1 port=$2 dir="$BENCH_DIR/$1"
+	local kind=$1 port=$2 oport=${3:-} dir="$BENCH_DIR/$1"
 	mkdir -p "$dir/tmp"
 	case $kind in
 	backend) nginx_backend_conf "$dir" "$port" >"$dir/nginx.conf" ;;
@@ -18,6 +20,9 @@ start_server() {
 	stunnel) stunnel_conf "$dir" "$port" >"$dir/stunnel.conf" ;;
 	verifier | verifier-w2) verifier_conf "$dir" "$port" >"$dir/verifier.conf" ;;
 	floor) ;;
+	edge-edgeguard) forwarder_conf "$port" "$oport" >"$dir/forwarder.conf" ;;
+	edge-nginx) nginx_edge_conf "$dir" "$port" "$oport" >"$dir/nginx.conf" ;;
+	edge-haproxy) haproxy_edge_conf "$port" "$oport" >"$dir/haproxy.cfg" ;;
 	*)
 		log "unknown server $kind"
 		return 1
@@ -28,11 +33,11 @@ start_server() {
 		return 1
 	fi
 	case $kind in
-	backend | nginx)
+	backend | nginx | edge-nginx)
 		nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" \
 			>"$dir/out.log" 2>&1 &
 		;;
-	haproxy) haproxy -db -f "$dir/haproxy.cfg" >"$dir/out.log" 2>&1 & ;;
+	haproxy | edge-haproxy) haproxy -db -f "$dir/haproxy.cfg" >"$dir/out.log" 2>&1 & ;;
 	stunnel) stunnel "$dir/stunnel.conf" >"$dir/out.log" 2>&1 & ;;
 	verifier | verifier-w2)
 		# SERVER_WRAP: a profiler to run it under (profile.sh).
@@ -43,6 +48,9 @@ start_server() {
 		"$FLOOR" -a "127.0.0.1:$port" --cert "$PKI/origin.pem" \
 			--key "$PKI/origin.key" --ca "$PKI/ca.pem" \
 			--allow edge.example.net >"$dir/out.log" 2>&1 &
+		;;
+	edge-edgeguard)
+		"$FORWARDER" -c "$dir/forwarder.conf" >"$dir/out.log" 2>&1 &
 		;;
 	esac
 	SERVER_PID=$!
@@ -55,14 +63,15 @@ start_server() {
 	fi
 }
 
-# The neutral backend: a static 200 with a small body, keep-alive.
-nginx_backend_conf() {
+# nginx_head DIR LOGLEVEL: what every nginx here starts with (one worker,
+# files under DIR, keep-alive clients); the caller closes the http block.
+nginx_head() {
 	cat <<EOF
 worker_processes 1;
 worker_rlimit_nofile 65536;
 daemon off;
 pid $1/nginx.pid;
-error_log $1/error.log warn;
+error_log $1/error.log $2;
 events { worker_connections 16384; }
 http {
     access_log off;
@@ -73,6 +82,33 @@ http {
     scgi_temp_path $1/tmp/scgi;
     keepalive_requests 1000000;
     keepalive_timeout 300s;
+EOF
+}
+
+# haproxy_head: global and defaults of every HAProxy here (one thread, TLS
+# 1.2+ on both sides, keep-alive, long timeouts).
+haproxy_head() {
+	cat <<EOF
+global
+    nbthread 1
+    maxconn 9000
+    ssl-default-bind-options ssl-min-ver TLSv1.2
+    ssl-default-server-options ssl-min-ver TLSv1.2
+defaults
+    mode http
+    option http-keep-alive
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+    timeout http-keep-alive 300s
+    timeout http-request 300s
+EOF
+}
+
+# The neutral backend: a static 200 with a small body, keep-alive.
+nginx_backend_conf() {
+	nginx_head "$1" warn
+	cat <<EOF
     default_type text/plain;
     server {
         listen 127.0.0.1:$2 backlog=4096;
@@ -86,22 +122,8 @@ EOF
 # or untrusted certificate with its own 400), the allowlist as a map on
 # the subject (403 otherwise), pooled keep-alive to the backend.
 nginx_origin_conf() {
+	nginx_head "$1" crit
 	cat <<EOF
-worker_processes 1;
-worker_rlimit_nofile 65536;
-daemon off;
-pid $1/nginx.pid;
-error_log $1/error.log crit;
-events { worker_connections 16384; }
-http {
-    access_log off;
-    client_body_temp_path $1/tmp/body;
-    proxy_temp_path $1/tmp/proxy;
-    fastcgi_temp_path $1/tmp/fastcgi;
-    uwsgi_temp_path $1/tmp/uwsgi;
-    scgi_temp_path $1/tmp/scgi;
-    keepalive_requests 1000000;
-    keepalive_timeout 300s;
     map \$ssl_client_s_dn \$edge_allowed {
         default 0;
         "~(^|,)CN=edge\\.example\\.net(,|\$)" 1;
@@ -138,19 +160,8 @@ EOF
 # handshake), the allowlist as an ACL on the subject CN, reused backend
 # connections.
 haproxy_conf() {
+	haproxy_head
 	cat <<EOF
-global
-    nbthread 1
-    maxconn 9000
-    ssl-default-bind-options ssl-min-ver TLSv1.2
-defaults
-    mode http
-    option http-keep-alive
-    timeout connect 5s
-    timeout client 300s
-    timeout server 300s
-    timeout http-keep-alive 300s
-    timeout http-request 300s
 frontend origin
     bind 127.0.0.1:$1 ssl crt $PKI/origin.bundle.pem ca-file $PKI/ca.pem verify required alpn http/1.1
     http-request deny deny_status 403 unless { ssl_c_s_dn(CN) -m str edge.example.net }
@@ -204,5 +215,86 @@ policy = {
   };
 };
 audit = { file = "$1/audit.log"; };
+EOF
+}
+
+# ---- edges: plain HTTP in, mTLS to an origin above -------------------------
+# Each presents the client certificate edge.example.net, verifies the
+# origin's certificate against the CA and the name origin.test (also sent
+# as SNI), and keeps up to 32 idle keep-alive TLS connections to the
+# origin, with sessions resumed when it reconnects.
+
+# edgeguard-forwarder, one worker; its admin listener ($FW_ADMIN_PORT)
+# gives the handshake counters. The pool outlives the pauses between
+# repetitions, as nginx's and HAProxy's do.
+forwarder_conf() {
+	cat <<EOF
+forwarder = {
+  listen = [ "127.0.0.1:$1" ];
+  workers = 1;
+  admin = { listen = "127.0.0.1:$FW_ADMIN_PORT"; };
+  limits = { max_connections = 20000; idle_timeout_ms = 300000; };
+  origins = (
+    {
+      name = "origin";
+      hosts = [ "origin.test" ];
+      servers = [ "127.0.0.1:$2" ];
+      sni = "origin.test";
+      client_cert = "$PKI/edge.pem";
+      client_key = "$PKI/edge.key";
+      ca_file = "$PKI/ca.pem";
+      pool_size = 32;
+      idle_timeout_ms = 290000;
+    }
+  );
+};
+EOF
+}
+
+# nginx as the edge: proxy_pass https:// with the client certificate,
+# proxy_ssl_verify on, sessions reused, an upstream keep-alive pool of 32.
+nginx_edge_conf() {
+	nginx_head "$1" crit
+	cat <<EOF
+    upstream origin {
+        server 127.0.0.1:$3;
+        keepalive 32;
+        keepalive_requests 1000000;
+        keepalive_timeout 300s;
+    }
+    server {
+        listen 127.0.0.1:$2 backlog=4096;
+        location / {
+            proxy_pass https://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host origin.test;
+            proxy_ssl_certificate $PKI/edge.pem;
+            proxy_ssl_certificate_key $PKI/edge.key;
+            proxy_ssl_trusted_certificate $PKI/ca.pem;
+            proxy_ssl_verify on;
+            proxy_ssl_verify_depth 2;
+            proxy_ssl_name origin.test;
+            proxy_ssl_server_name on;
+            proxy_ssl_session_reuse on;
+            proxy_ssl_protocols TLSv1.2 TLSv1.3;
+        }
+    }
+}
+EOF
+}
+
+# HAProxy as the edge: the server line presents the client certificate and
+# verifies the origin (verify required, verifyhost); connections to the
+# origin are shared by all client connections (http-reuse always).
+haproxy_edge_conf() {
+	haproxy_head
+	cat <<EOF
+frontend edge
+    bind 127.0.0.1:$1
+    default_backend origin
+backend origin
+    http-reuse always
+    server origin 127.0.0.1:$2 ssl crt $PKI/edge.bundle.pem ca-file $PKI/ca.pem verify required verifyhost origin.test sni str(origin.test)
 EOF
 }
