@@ -7,6 +7,7 @@ noinst_LTLIBRARIES += daemon/forwarder/libegforwarder.la
 daemon_forwarder_libegforwarder_la_SOURCES = \
 	daemon/forwarder/forwarder.h \
 	daemon/forwarder/fconfig.c daemon/forwarder/fconfig.h \
+	daemon/forwarder/tlsin.c daemon/forwarder/tlsin.h \
 	daemon/forwarder/probe.c daemon/forwarder/probe.h \
 	daemon/forwarder/metrics.c daemon/forwarder/metrics.h
 daemon_forwarder_libegforwarder_la_CFLAGS = $(AM_CFLAGS) $(EG_LIB_CFLAGS) \
@@ -35,7 +36,8 @@ EG_FORWARDER_TESTS = \
 	tests/integration/forwarder-origins.sh \
 	tests/integration/forwarder-reload.sh \
 	tests/integration/forwarder-probe.sh \
-	tests/integration/forwarder-nginx.sh
+	tests/integration/forwarder-nginx.sh \
+	tests/integration/forwarder-tls.sh
 TESTS += $(EG_FORWARDER_TESTS)
 EXTRA_DIST += $(EG_FORWARDER_TESTS) tests/integration/forwarder-lib.sh \
 	conf/forwarder.conf

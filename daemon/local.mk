@@ -22,3 +22,7 @@ daemon_edgeguard_LDADD = daemon/forwarder/libegforwarder.la \
 
 include daemon/verifier.mk
 include daemon/forwarder.mk
+
+# The client side of a connection, plain or TLS: the forwarder's inbound
+# connections (the verifier's next).
+daemon_core_libegcore_la_SOURCES += daemon/core/stream.c daemon/core/stream.h

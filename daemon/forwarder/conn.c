@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/net.h"
+#include "core/stream.h"
 #include "forwarder/forwarder.h"
 
 /* Buffers towards and from the edge proxy. cout also holds a rewritten
@@ -37,11 +38,36 @@ static void conn_free(struct egf_conn *c)
 	free(c);
 }
 
-void egf_conn_accept(struct egf_worker *w, enum egf_kind kind, int fd,
+/* The TLS session of a connection accepted on a TLS listener, or NULL
+ * with the reason logged. */
+static gnutls_session_t tls_session(struct egf_conn *c, int fd)
+{
+	gnutls_session_t s = NULL;
+	int ret;
+
+	/* A reload that dropped the tls group: its listeners stay until a
+	 * restart, but there is no certificate to serve. */
+	if (c->cfg->tls_in == NULL) {
+		egd_log(EGD_WARN,
+			"%s: TLS listener without a tls group in "
+			"the configuration: closed",
+			c->addr);
+		return NULL;
+	}
+	ret = egf_tls_in_session(c->cfg->tls_in, fd, c, &s);
+	if (ret < 0) {
+		egd_log(EGD_ERR, "TLS session: %s", gnutls_strerror(ret));
+		return NULL;
+	}
+	return s;
+}
+
+void egf_conn_accept(struct egf_worker *w, enum egf_kind kind, bool tls, int fd,
 		     const struct sockaddr *sa, socklen_t salen)
 {
 	struct egf_config *cfg = egf_worker_config(w);
 	struct egf_conn *c = NULL;
+	gnutls_session_t s = NULL;
 	char *colon;
 
 	if (cfg == NULL || w->draining ||
@@ -59,17 +85,20 @@ void egf_conn_accept(struct egf_worker *w, enum egf_kind kind, int fd,
 	c->magic = EGF_CONN_MAGIC;
 	c->kind = kind;
 	c->w = w;
-	c->fd = fd;
 	c->cfg = egf_config_ref(cfg);
-	if (egd_buf_init(&c->cin, CIN_SIZE) == -1 ||
+	egd_addr_format(sa, salen, c->addr, sizeof(c->addr));
+	if ((tls && (s = tls_session(c, fd)) == NULL) ||
+	    egd_buf_init(&c->cin, CIN_SIZE) == -1 ||
 	    egd_buf_init(&c->cout, COUT_SIZE) == -1 ||
 	    egd_http_init(&c->req, false, cfg->limits.max_header_bytes,
 			  cfg->limits.max_headers) == -1) {
+		if (s != NULL)
+			gnutls_deinit(s);
 		conn_free(c);
 		close(fd);
 		return;
 	}
-	egd_addr_format(sa, salen, c->addr, sizeof(c->addr));
+	egd_stream_init(&c->client, fd, s);
 	if (sa->sa_family != AF_UNIX) {
 		snprintf(c->ip, sizeof(c->ip), "%s", c->addr);
 		colon = strrchr(c->ip, ':');
@@ -81,7 +110,7 @@ void egf_conn_accept(struct egf_worker *w, enum egf_kind kind, int fd,
 			c->ip[strlen(c->ip) - 1] = '\0';
 		}
 	}
-	c->last_io = ev_now(w->loop);
+	c->accepted_at = c->last_io = ev_now(w->loop);
 	ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
 	c->io.data = c;
 	ev_timer_init(&c->timer, conn_timer_cb, 0, 0);
@@ -104,7 +133,7 @@ void egf_conn_close(struct egf_conn *c)
 	ev_timer_stop(w->loop, &c->timer);
 	if (c->up != NULL)
 		egf_upstream_release(c->up, false);
-	close(c->fd);
+	egd_stream_close(&c->client);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -171,64 +200,56 @@ void egf_conn_reply(struct egf_conn *c, int status, const char *extra_headers,
 	}
 }
 
-/* Reads what the edge proxy sent into cin. Returns 1 on progress, 0, -1. */
+/* Returns 1 when the TLS handshake finished, 0 when it waits for I/O, -1
+ * when it failed. */
+static int handshake(struct egf_conn *c)
+{
+	int r = egd_stream_handshake(&c->client);
+
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		egf_count(&egf_metrics.tls_in_failed);
+		egd_log(EGD_DEBUG, "%s: TLS handshake: %s", c->addr,
+			gnutls_strerror(r));
+		return -1;
+	}
+	if (gnutls_session_is_resumed(c->client.tls))
+		egf_count(&egf_metrics.tls_in_resumed);
+	else
+		egf_count(&egf_metrics.tls_in_full);
+	c->last_io = ev_now(c->w->loop);
+	return 1;
+}
+
+/* Reads what the edge proxy sent into cin (discarded while lingering).
+ * Returns 1 on progress, 0, -1. */
 static int client_read(struct egf_conn *c)
 {
-	char sink[4096];
-	int progress = 0;
+	int r = egd_stream_read(&c->client, c->lingering ? NULL : &c->cin);
 
-	while (!c->cin_eof) {
-		/* egd_buf_space() may compact, moving the tail: ask first. */
-		size_t space =
-			c->lingering ? sizeof(sink) : egd_buf_space(&c->cin);
-		char *dst = c->lingering ? sink : egd_buf_tail(&c->cin);
-		ssize_t n;
-
-		if (space == 0)
-			break;
-		n = recv(c->fd, dst, space, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n == -1)
-			return -1;
-		progress = 1;
-		if (n == 0) {
-			c->cin_eof = true;
-			break;
-		}
-		if (!c->lingering)
-			egd_buf_commit(&c->cin, (size_t)n);
+	if (r == -1)
+		egd_log(EGD_DEBUG, "%s: receive: %s", c->addr,
+			egd_stream_strerror(&c->client));
+	else if (r == 1)
 		c->last_io = ev_now(c->w->loop);
-	}
-	return progress;
+	return r;
 }
 
 /* Writes cout to the edge proxy. Returns 1 on progress, 0, -1. */
 static int client_write(struct egf_conn *c)
 {
-	int progress = 0;
+	int r = egd_stream_write(&c->client, &c->cout);
 
-	while (egd_buf_len(&c->cout) > 0) {
-		ssize_t n = send(c->fd, egd_buf_head(&c->cout),
-				 egd_buf_len(&c->cout), MSG_NOSIGNAL);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n == -1)
-			return -1;
-		egd_buf_consume(&c->cout, (size_t)n);
-		progress = 1;
-	}
-	return progress;
+	if (r == -1)
+		egd_log(EGD_DEBUG, "%s: send: %s", c->addr,
+			egd_stream_strerror(&c->client));
+	return r;
 }
 
 static void start_linger(struct egf_conn *c)
 {
-	shutdown(c->fd, SHUT_WR);
+	egd_stream_shutdown(&c->client);
 	c->lingering = true;
 	c->deadline = ev_now(c->w->loop) + LINGER_S;
 }
@@ -239,15 +260,17 @@ static void conn_arm(struct egf_conn *c)
 	const struct egf_limits *l = &c->cfg->limits;
 	ev_tstamp now = ev_now(loop);
 	ev_tstamp dl, up_dl;
-	int ev = 0;
+	int sev, ev;
 
-	if (!c->cin_eof && (c->lingering || egd_buf_space(&c->cin) > 0))
-		ev |= EV_READ;
-	if (egd_buf_len(&c->cout) > 0)
-		ev |= EV_WRITE;
+	sev = egd_stream_events(
+		&c->client,
+		!c->client.eof && (c->lingering || egd_buf_space(&c->cin) > 0),
+		egd_buf_len(&c->cout) > 0);
+	ev = (sev & EGD_STREAM_READ ? EV_READ : 0) |
+	     (sev & EGD_STREAM_WRITE ? EV_WRITE : 0);
 	if (ev != c->io_events || !ev_is_active(&c->io)) {
 		ev_io_stop(loop, &c->io);
-		ev_io_set(&c->io, c->fd, ev);
+		ev_io_set(&c->io, c->client.fd, ev);
 		if (ev != 0)
 			ev_io_start(loop, &c->io);
 		c->io_events = ev;
@@ -273,6 +296,8 @@ static void conn_arm(struct egf_conn *c)
 	up_dl = egf_upstream_deadline(c);
 	if (c->lingering)
 		dl = c->deadline;
+	else if (c->client.handshaking)
+		dl = c->accepted_at + l->handshake_timeout_ms / 1000.0;
 	else if (c->rq == RQ_HEAD && c->rs == RS_NONE)
 		dl = c->head_start != 0
 			     ? c->head_start + l->header_timeout_ms / 1000.0
@@ -293,6 +318,13 @@ void egf_conn_pump(struct egf_conn *c)
 
 	for (int rounds = 0; rounds < 1000; rounds++) {
 		progress = 0;
+		if (c->client.handshaking) {
+			r = handshake(c);
+			if (r == -1)
+				goto close;
+			if (r == 0)
+				break;
+		}
 		if ((r = client_read(c)) == -1)
 			goto close;
 		progress |= r;
@@ -314,13 +346,15 @@ void egf_conn_pump(struct egf_conn *c)
 		if ((r = client_write(c)) == -1)
 			goto close;
 		progress |= r;
-		if (c->lingering && c->cin_eof)
+		if (c->lingering && c->client.eof)
 			goto close;
 		if (c->closing && !c->lingering && egd_buf_len(&c->cout) == 0) {
+			if (c->client.handshaking)
+				goto close;
 			start_linger(c);
 			progress = 1;
 		}
-		if (c->cin_eof && !c->closing && c->rq == RQ_HEAD &&
+		if (c->client.eof && !c->closing && c->rq == RQ_HEAD &&
 		    c->rs == RS_NONE && egd_buf_len(&c->cin) == 0)
 			goto close; /* the edge proxy finished with us */
 		if (!progress)
@@ -355,7 +389,11 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		conn_arm(c);
 		return;
 	}
-	if (c->lingering || c->closing) {
+	if (c->lingering || c->closing || c->client.handshaking) {
+		if (c->client.handshaking) {
+			egf_count(&egf_metrics.tls_in_failed);
+			egd_log(EGD_INFO, "%s: TLS handshake timeout", c->addr);
+		}
 		egf_conn_close(c);
 		return;
 	}

@@ -20,16 +20,14 @@
 #include "forwarder/fconfig.h"
 #include "forwarder/metrics.h"
 
-static const char *const top_keys[] = {"listen",  "workers",	    "limits",
-				       "admin",	  "user",	    "group",
-				       "origins", "default_origin", NULL};
-static const char *const limit_keys[] = {"header_timeout_ms",
-					 "idle_timeout_ms",
-					 "drain_timeout_ms",
-					 "max_header_bytes",
-					 "max_headers",
-					 "max_connections",
-					 NULL};
+static const char *const top_keys[] = {
+	"listen", "tls",     "workers",	       "limits",   "admin", "user",
+	"group",  "origins", "default_origin", "log_file", NULL};
+static const char *const limit_keys[] = {
+	"header_timeout_ms",	"idle_timeout_ms",
+	"drain_timeout_ms",	"max_header_bytes",
+	"max_headers",		"max_connections",
+	"handshake_timeout_ms", NULL};
 static const char *const admin_keys[] = {"listen", NULL};
 static const char *const origin_keys[] = {"name",
 					  "hosts",
@@ -85,7 +83,7 @@ static int load_limits(struct egf_config *c, const config_setting_t *f,
 	const config_setting_t *g;
 	int ret;
 
-	*l = (struct egf_limits){10000, 60000, 10000, 16384, 100, 10000};
+	*l = (struct egf_limits){10000, 60000, 10000, 16384, 100, 10000, 10000};
 	ret = subgroup(f, "limits", &g, err, errlen);
 	if (ret < 0 || g == NULL)
 		return ret;
@@ -101,7 +99,9 @@ static int load_limits(struct egf_config *c, const config_setting_t *f,
 	    (ret = eg_cfg_uint(g, "max_headers", 100, 8, 10000, &l->max_headers,
 			       err, errlen)) < 0 ||
 	    (ret = eg_cfg_uint(g, "max_connections", 10000, 1, 1000000,
-			       &l->max_connections, err, errlen)) < 0)
+			       &l->max_connections, err, errlen)) < 0 ||
+	    (ret = eg_cfg_uint(g, "handshake_timeout_ms", 10000, 1, 3600000,
+			       &l->handshake_timeout_ms, err, errlen)) < 0)
 		return ret;
 	return 0;
 }
@@ -445,9 +445,16 @@ static int load_forwarder(struct egf_config *c, const config_setting_t *f,
 	int ret;
 
 	if ((ret = eg_cfg_only_keys(f, top_keys, err, errlen)) < 0 ||
+	    (ret = egf_tls_in_load(f, dir, &c->watch, &c->tls_in, err,
+				   errlen)) < 0)
+		return ret;
+	/* Plain listeners are optional when TLS ones are configured. */
+	if ((c->tls_in == NULL ||
+	     config_setting_get_member(f, "listen") != NULL) &&
 	    (ret = egd_cfg_addr_list(f, "listen", &c->listen, &c->n_listen, err,
-				     errlen)) < 0 ||
-	    (ret = eg_cfg_uint(f, "workers", 0, 0, 1024, &c->workers, err,
+				     errlen)) < 0)
+		return ret;
+	if ((ret = eg_cfg_uint(f, "workers", 0, 0, 1024, &c->workers, err,
 			       errlen)) < 0 ||
 	    (ret = load_limits(c, f, err, errlen)) < 0 ||
 	    (ret = subgroup(f, "admin", &g, err, errlen)) < 0)
@@ -467,7 +474,9 @@ static int load_forwarder(struct egf_config *c, const config_setting_t *f,
 		c->admin_enabled = true;
 	}
 	if ((ret = dup_string(f, "user", &c->user, err, errlen)) < 0 ||
-	    (ret = dup_string(f, "group", &c->group, err, errlen)) < 0)
+	    (ret = dup_string(f, "group", &c->group, err, errlen)) < 0 ||
+	    (ret = egd_cfg_file(f, "log_file", dir, false, &c->log_file, err,
+				errlen)) < 0)
 		return ret;
 	return load_origins(c, f, dir, err, errlen);
 }
@@ -541,10 +550,12 @@ void egf_config_unref(struct egf_config *c)
 	for (size_t i = 0; c->origins != NULL && i < c->n_origins; i++)
 		origin_free(&c->origins[i]);
 	free(c->origins);
+	egf_tls_in_free(c->tls_in);
 	egd_watch_free(&c->watch);
 	free(c->listen);
 	free(c->user);
 	free(c->group);
+	eg_free(c->log_file);
 	free(c->path);
 	free(c);
 }

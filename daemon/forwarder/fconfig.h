@@ -18,6 +18,7 @@
 #include "core/dcfg.h"
 #include "core/net.h"
 #include "core/tls_client.h"
+#include "forwarder/tlsin.h"
 
 struct egf_origin_stats;
 
@@ -56,20 +57,23 @@ struct egf_limits {
 	unsigned drain_timeout_ms;
 	unsigned max_header_bytes;
 	unsigned max_headers;
-	unsigned max_connections; /* per worker */
+	unsigned max_connections;      /* per worker */
+	unsigned handshake_timeout_ms; /* inbound TLS */
 };
 
 struct egf_config {
 	atomic_uint refs;
 	char *path;		 /* owned: the file it came from */
-	struct egd_addr *listen; /* owned array */
+	struct egd_addr *listen; /* owned array of plain listeners */
 	size_t n_listen;
-	unsigned workers; /* resolved: never 0 */
+	struct egf_tls_in *tls_in; /* owned; NULL: no TLS listeners */
+	unsigned workers;	   /* resolved: never 0 */
 	struct egf_limits limits;
 	bool admin_enabled;
 	struct egd_addr admin;
 	char *user; /* owned; NULL: no privilege drop */
 	char *group;
+	char *log_file; /* owned (eg_free); NULL: the log goes to stderr */
 	struct egf_origin *origins; /* owned array */
 	size_t n_origins;
 	struct egf_origin *default_origin; /* borrowed from origins; or NULL */

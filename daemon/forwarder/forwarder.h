@@ -21,6 +21,7 @@
 
 #include "core/buf.h"
 #include "core/http1.h"
+#include "core/stream.h"
 #include "forwarder/fconfig.h"
 #include "forwarder/metrics.h"
 #include "forwarder/probe.h"
@@ -43,6 +44,7 @@ struct egf_listener {
 	enum egf_kind kind;
 	int fd;
 	bool owns_fd; /* false: a unix socket shared by all workers */
+	bool tls;     /* connections start with a TLS handshake */
 	ev_io io;
 	struct egf_worker *w; /* borrowed */
 };
@@ -86,7 +88,7 @@ struct egf_conn {
 	enum egf_kind kind;
 	struct egf_worker *w; /* borrowed: the owning worker */
 	struct egf_conn *prev, *next;
-	int fd;
+	struct egd_stream client; /* the edge proxy's socket (owned) */
 	ev_io io;
 	ev_timer timer;
 	int io_events;			 /* events io is armed for */
@@ -95,7 +97,6 @@ struct egf_conn {
 	struct egf_origin *origin;	 /* borrowed from rcfg */
 	char addr[INET6_ADDRSTRLEN + 8]; /* "ip:port" or "unix:" */
 	char ip[INET6_ADDRSTRLEN + 8];	 /* "" for unix socket peers */
-	bool cin_eof;
 	bool close_after; /* close once the current response is out */
 	bool closing;	  /* flush cout, then close */
 	bool lingering;	  /* response sent, write side shut: draining */
@@ -113,8 +114,9 @@ struct egf_conn {
 	enum egf_rs rs;
 	struct egf_upstream *up; /* owned while attached */
 	bool up_reusable;
-	unsigned attempts;    /* connections tried for this request */
-	bool stale_retried;   /* resent once after a pooled one was closed */
+	unsigned attempts;  /* connections tried for this request */
+	bool stale_retried; /* resent once after a pooled one was closed */
+	ev_tstamp accepted_at;
 	ev_tstamp head_start; /* first byte of the current request head */
 	ev_tstamp req_start;  /* head complete */
 	ev_tstamp last_io;    /* last read from the client */
@@ -160,7 +162,7 @@ struct egf_worker {
 /* worker.c */
 int egf_worker_init(struct egf_worker *w, unsigned id, bool threaded);
 int egf_worker_add_listener(struct egf_worker *w, enum egf_kind kind, int fd,
-			    bool owns_fd);
+			    bool owns_fd, bool tls);
 int egf_worker_start(struct egf_worker *w);
 void egf_worker_post_stop(struct egf_worker *w);
 void egf_worker_post_refresh(struct egf_worker *w);
@@ -171,8 +173,8 @@ void egf_worker_free(struct egf_worker *w);
 struct egf_config *egf_worker_config(struct egf_worker *w);
 void egf_worker_maybe_exit(struct egf_worker *w);
 
-/* conn.c */
-void egf_conn_accept(struct egf_worker *w, enum egf_kind kind, int fd,
+/* conn.c: takes ownership of fd; `tls`: a TLS listener's connection. */
+void egf_conn_accept(struct egf_worker *w, enum egf_kind kind, bool tls, int fd,
 		     const struct sockaddr *sa, socklen_t salen);
 void egf_conn_close(struct egf_conn *c);
 void egf_conn_pump(struct egf_conn *c);

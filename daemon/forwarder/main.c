@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "core/log.h"
 #include "core/privs.h"
 #include "core/net.h"
+#include "core/tls.h"
 #include "forwarder/forwarder.h"
 
 #define DEFAULT_CONFIG	 SYSCONFDIR "/edgeguard/forwarder.conf"
@@ -29,6 +31,9 @@ static const char *config_path = DEFAULT_CONFIG;
 static struct egf_worker *workers; /* cfg->workers threads */
 static unsigned n_workers;
 static struct egf_worker admin; /* the main thread's loop */
+static ev_tstamp next_rotation; /* of the session ticket key */
+static enum egd_level log_level = EGD_INFO;
+static bool log_to_file; /* log_file was configured at start */
 static char err[1024];
 
 static void usage(FILE *f)
@@ -46,17 +51,54 @@ static void usage(FILE *f)
 		DEFAULT_CONFIG);
 }
 
+static bool same_addrs(const struct egd_addr *a, size_t na,
+		       const struct egd_addr *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!egd_addr_equal(&a[i], &b[i]))
+			return false;
+	return true;
+}
+
 static bool same_listeners(const struct egf_config *a,
 			   const struct egf_config *b)
 {
-	if (a->n_listen != b->n_listen || a->workers != b->workers ||
-	    a->admin_enabled != b->admin_enabled ||
-	    (a->admin_enabled && !egd_addr_equal(&a->admin, &b->admin)))
-		return false;
-	for (size_t i = 0; i < a->n_listen; i++)
-		if (!egd_addr_equal(&a->listen[i], &b->listen[i]))
-			return false;
-	return true;
+	const struct egf_tls_in *ta = a->tls_in, *tb = b->tls_in;
+
+	return a->workers == b->workers &&
+	       a->admin_enabled == b->admin_enabled &&
+	       (!a->admin_enabled || egd_addr_equal(&a->admin, &b->admin)) &&
+	       same_addrs(a->listen, a->n_listen, b->listen, b->n_listen) &&
+	       same_addrs(ta ? ta->listen : NULL, ta ? ta->n_listen : 0,
+			  tb ? tb->listen : NULL, tb ? tb->n_listen : 0);
+}
+
+/* Points stderr, where the diagnostic log goes, at the configured file
+ * (opened anew: after logrotate renamed the old one, on SIGUSR1). Without
+ * log_file at start, stderr stays what systemd or the shell made it. */
+static int open_log(const struct egf_config *cfg)
+{
+	int fd;
+
+	if (!log_to_file || cfg->log_file == NULL)
+		return 0;
+	fd = open(cfg->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		  0640);
+	if (fd == -1) {
+		egd_log(EGD_ERR, "log_file %s: %s", cfg->log_file,
+			strerror(errno));
+		return -1;
+	}
+	if (dup2(fd, STDERR_FILENO) == -1) {
+		egd_log(EGD_ERR, "log_file %s: %s", cfg->log_file,
+			strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 static void reload(const char *why)
@@ -81,6 +123,10 @@ static void reload(const char *why)
 		if (cur != NULL && !same_listeners(cur, next))
 			egd_log(EGD_WARN, "listen addresses and workers "
 					  "change only at restart");
+		if (cur != NULL && next->log_file != NULL &&
+		    (cur->log_file == NULL ||
+		     strcmp(cur->log_file, next->log_file) != 0))
+			open_log(next);
 		egf_config_publish(next);
 		for (unsigned i = 0; i < n_workers; i++)
 			egf_worker_post_refresh(&workers[i]);
@@ -93,35 +139,55 @@ static void reload(const char *why)
 
 static void signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
+	struct egf_config *cfg;
+
 	(void)revents;
-	if (s->signum == SIGHUP) {
+	switch (s->signum) {
+	case SIGHUP:
 		reload("SIGHUP");
-		return;
+		break;
+	case SIGUSR1:
+		cfg = egf_config_current();
+		if (cfg != NULL && log_to_file && cfg->log_file != NULL &&
+		    open_log(cfg) == 0)
+			egd_log(EGD_NOTICE, "log file %s reopened",
+				cfg->log_file);
+		egf_config_unref(cfg);
+		break;
+	default:
+		egd_log(EGD_NOTICE, "shutting down (signal %d)", s->signum);
+		sd_notify(0, "STOPPING=1");
+		ev_break(loop, EVBREAK_ALL);
+		break;
 	}
-	egd_log(EGD_NOTICE, "shutting down (signal %d)", s->signum);
-	sd_notify(0, "STOPPING=1");
-	ev_break(loop, EVBREAK_ALL);
 }
 
-/* Every WATCH_INTERVAL_S: certificate, key or CA files replaced on disk
- * (cert-manager, Vault agent, certbot) reload everything. */
-static void watch_cb(struct ev_loop *loop, ev_timer *t, int revents)
+/* Every WATCH_INTERVAL_S: a new session ticket key when it is due, and
+ * certificate, key or CA files replaced on disk (cert-manager, Vault
+ * agent, certbot) reload everything. */
+static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct egf_config *cfg = egf_config_current();
+	ev_tstamp now = ev_now(loop);
 	bool changed;
 
-	(void)loop;
 	(void)t;
 	(void)revents;
 	if (cfg == NULL)
 		return;
+	if (cfg->tls_in != NULL && cfg->tls_in->ticket_key_rotation_s > 0 &&
+	    now >= next_rotation) {
+		if (egd_tls_tickets_rotate() < 0)
+			egd_log(EGD_ERR, "session ticket key rotation failed");
+		next_rotation = now + cfg->tls_in->ticket_key_rotation_s;
+	}
 	changed = egd_watch_changed(&cfg->watch);
 	egf_config_unref(cfg);
 	if (changed)
 		reload("a certificate, key or CA file changed");
 }
 
-static int open_listener(struct egf_worker *w, enum egf_kind kind,
+static int open_listener(struct egf_worker *w, enum egf_kind kind, bool tls,
 			 const struct egd_addr *a, int shared_fd, bool owns)
 {
 	int fd = shared_fd;
@@ -132,7 +198,7 @@ static int open_listener(struct egf_worker *w, enum egf_kind kind,
 			return -1;
 		owns = true;
 	}
-	if (egf_worker_add_listener(w, kind, fd, owns) == -1) {
+	if (egf_worker_add_listener(w, kind, fd, owns, tls) == -1) {
 		snprintf(err, sizeof(err), "out of memory");
 		if (shared_fd == -1)
 			close(fd);
@@ -141,49 +207,71 @@ static int open_listener(struct egf_worker *w, enum egf_kind kind,
 	return 0;
 }
 
-/* Binds everything while still privileged. A unix socket is one fd shared
- * by every worker (SO_REUSEPORT does not apply to it), owned by worker 0. */
-static int open_listeners(const struct egf_config *cfg)
+/* A unix socket is one fd shared by every worker (SO_REUSEPORT does not
+ * apply to it), owned by worker 0. */
+static int open_proxy_listeners(const struct egd_addr *addrs, size_t n,
+				bool tls)
 {
-	for (size_t j = 0; j < cfg->n_listen; j++) {
+	for (size_t j = 0; j < n; j++) {
 		int shared = -1;
 
-		if (cfg->listen[j].is_unix &&
-		    (shared = egd_listen(&cfg->listen[j], false, 1024, err,
+		if (addrs[j].is_unix &&
+		    (shared = egd_listen(&addrs[j], false, 1024, err,
 					 sizeof(err))) == -1)
 			return -1;
 		for (unsigned i = 0; i < n_workers; i++)
-			if (open_listener(&workers[i], EGF_PROXY,
-					  &cfg->listen[j], shared,
-					  i == 0) == -1) {
+			if (open_listener(&workers[i], EGF_PROXY, tls,
+					  &addrs[j], shared, i == 0) == -1) {
 				/* Unless worker 0 took it, it is ours. */
 				if (i == 0 && shared != -1)
 					close(shared);
 				return -1;
 			}
 	}
-	if (cfg->admin_enabled &&
-	    open_listener(&admin, EGF_ADMIN, &cfg->admin, -1, true) == -1)
+	return 0;
+}
+
+/* Binds everything while still privileged. */
+static int open_listeners(const struct egf_config *cfg)
+{
+	if (open_proxy_listeners(cfg->listen, cfg->n_listen, false) == -1 ||
+	    (cfg->tls_in != NULL &&
+	     open_proxy_listeners(cfg->tls_in->listen, cfg->tls_in->n_listen,
+				  true) == -1))
+		return -1;
+	if (cfg->admin_enabled && open_listener(&admin, EGF_ADMIN, false,
+						&cfg->admin, -1, true) == -1)
 		return -1;
 	return 0;
 }
 
 /* Hands the unix listeners to the edge proxy's group, then drops root. */
+static size_t unix_paths(const struct egd_addr *addrs, size_t n,
+			 const char **out)
+{
+	size_t k = 0;
+
+	for (size_t j = 0; j < n; j++)
+		if (addrs[j].is_unix)
+			out[k++] = ((const struct sockaddr_un *)&addrs[j].ss)
+					   ->sun_path;
+	return k;
+}
+
 static int drop_privileges(const struct egf_config *cfg)
 {
-	const char **socks = calloc(cfg->n_listen + 1, sizeof(*socks));
-	size_t n = 0;
+	size_t n_tls = cfg->tls_in ? cfg->tls_in->n_listen : 0;
+	const char **socks = calloc(cfg->n_listen + n_tls + 1, sizeof(*socks));
+	size_t n;
 	int ret;
 
 	if (socks == NULL) {
 		snprintf(err, sizeof(err), "out of memory");
 		return -1;
 	}
-	for (size_t j = 0; j < cfg->n_listen; j++)
-		if (cfg->listen[j].is_unix)
-			socks[n++] =
-				((const struct sockaddr_un *)&cfg->listen[j].ss)
-					->sun_path;
+	n = unix_paths(cfg->listen, cfg->n_listen, socks);
+	if (cfg->tls_in != NULL)
+		n += unix_paths(cfg->tls_in->listen, n_tls, socks + n);
 	ret = egd_privs_drop("forwarder", cfg->user, cfg->group, socks, n, err,
 			     sizeof(err));
 	free(socks);
@@ -192,13 +280,26 @@ static int drop_privileges(const struct egf_config *cfg)
 
 static int run(struct egf_config *cfg)
 {
-	static const int signums[3] = {SIGHUP, SIGTERM, SIGINT};
-	ev_signal sigs[3];
-	ev_timer watch;
+	static const int signums[4] = {SIGHUP, SIGUSR1, SIGTERM, SIGINT};
+	ev_signal sigs[4];
+	ev_timer tick;
 	sigset_t block, old;
 	int status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
+	if (cfg->log_file != NULL) {
+		log_to_file = true;
+		if (open_log(cfg) == -1)
+			return 1;
+		/* The journal no longer reads stderr: lines get their time
+		 * stamp again. Still single-threaded here. */
+		unsetenv("JOURNAL_STREAM");
+		egd_log_setup("edgeguard-forwarder", log_level);
+	}
+	if (cfg->tls_in != NULL && egd_tls_tickets_rotate() < 0) {
+		egd_log(EGD_ERR, "cannot generate a session ticket key");
+		return 1;
+	}
 	n_workers = cfg->workers;
 	workers = calloc(n_workers, sizeof(*workers));
 	if (workers == NULL || egf_worker_init(&admin, n_workers, false) == -1)
@@ -214,7 +315,7 @@ static int run(struct egf_config *cfg)
 	/* Workers inherit a mask with the handled signals blocked, so they
 	 * are delivered to the main loop only. */
 	sigemptyset(&block);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		sigaddset(&block, signums[i]);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (unsigned i = 0; i < n_workers; i++)
@@ -225,18 +326,21 @@ static int run(struct egf_config *cfg)
 		}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	egf_worker_start(&admin);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		ev_signal_init(&sigs[i], signal_cb, signums[i]);
 		ev_signal_start(admin.loop, &sigs[i]);
 	}
-	ev_timer_init(&watch, watch_cb, WATCH_INTERVAL_S, WATCH_INTERVAL_S);
-	ev_timer_start(admin.loop, &watch);
+	ev_timer_init(&tick, tick_cb, WATCH_INTERVAL_S, WATCH_INTERVAL_S);
+	ev_timer_start(admin.loop, &tick);
+	if (cfg->tls_in != NULL)
+		next_rotation =
+			ev_now(admin.loop) + cfg->tls_in->ticket_key_rotation_s;
 	egd_log(EGD_NOTICE, "edgeguard-forwarder %s: %u workers, %zu origins",
 		eg_version(), n_workers, cfg->n_origins);
 	sd_notify(0, "READY=1");
 	ev_run(admin.loop, 0);
-	ev_timer_stop(admin.loop, &watch);
-	for (int i = 0; i < 3; i++)
+	ev_timer_stop(admin.loop, &tick);
+	for (int i = 0; i < 4; i++)
 		ev_signal_stop(admin.loop, &sigs[i]);
 	status = 0;
 out_stop:
@@ -252,6 +356,7 @@ out:
 	egf_worker_free(&admin);
 	free(workers);
 	egf_config_publish(NULL);
+	egd_tls_tickets_clear();
 	return status;
 }
 
@@ -264,7 +369,6 @@ int main(int argc, char **argv)
 	struct egf_config *cfg = NULL;
 	const char *probe = NULL;
 	bool test = false;
-	enum egd_level level = EGD_INFO;
 	int opt, status;
 
 	while ((opt = getopt_long(argc, argv, "c:tdVh", longopts, NULL)) !=
@@ -277,7 +381,7 @@ int main(int argc, char **argv)
 			test = true;
 			break;
 		case 'd':
-			level = EGD_DEBUG;
+			log_level = EGD_DEBUG;
 			break;
 		case 'O':
 			probe = optarg;
@@ -297,7 +401,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	egd_log_setup("edgeguard-forwarder", level);
+	egd_log_setup("edgeguard-forwarder", log_level);
 	if (probe != NULL)
 		return egf_probe_origin(config_path, probe, stdout);
 	if (egf_config_load(config_path, &cfg, err, sizeof(err)) < 0) {

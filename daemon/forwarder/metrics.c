@@ -172,6 +172,16 @@ static int render_counters(struct egd_buf *out)
 	    get(&egf_metrics.connections_total),
 	    get(&egf_metrics.connections_refused),
 	    get(&egf_metrics.bad_requests), get(&egf_metrics.unrouted));
+	OUT("# HELP edgeguard_forwarder_inbound_handshakes_total TLS "
+	    "handshakes with the edge proxy (tls listeners).\n"
+	    "# TYPE edgeguard_forwarder_inbound_handshakes_total counter\n"
+	    "edgeguard_forwarder_inbound_handshakes_total{kind=\"full\"} %lu\n"
+	    "edgeguard_forwarder_inbound_handshakes_total{kind=\"resumed\"} "
+	    "%lu\n"
+	    "edgeguard_forwarder_inbound_handshakes_total{kind=\"failed\"} "
+	    "%lu\n",
+	    get(&egf_metrics.tls_in_full), get(&egf_metrics.tls_in_resumed),
+	    get(&egf_metrics.tls_in_failed));
 	OUT("# HELP edgeguard_forwarder_request_duration_seconds Forwarded "
 	    "request latency.\n"
 	    "# TYPE edgeguard_forwarder_request_duration_seconds histogram\n");
@@ -218,6 +228,13 @@ int egf_metrics_render(struct egd_buf *out, const struct egf_config *c)
 		    "\"client\",origin=\"%s\",file=\"%s\",subject=\"%s\"} "
 		    "%lld\n",
 		    name, file, subject, (long long)o->tls->cert_not_after);
+	}
+	if (c->tls_in != NULL) {
+		label(subject, sizeof(subject), c->tls_in->srv->cert_subject);
+		label(file, sizeof(file), c->tls_in->cert);
+		OUT("edgeguard_certificate_expiry_timestamp_seconds{kind="
+		    "\"server\",file=\"%s\",subject=\"%s\"} %lld\n",
+		    file, subject, (long long)c->tls_in->srv->cert_not_after);
 	}
 	return 0;
 }

@@ -45,7 +45,10 @@ struct egf_metrics {
 	atomic_ulong connections_total;
 	atomic_ulong connections_refused; /* max_connections reached */
 	atomic_ulong bad_requests;
-	atomic_ulong unrouted; /* no origin for the Host */
+	atomic_ulong unrouted;	  /* no origin for the Host */
+	atomic_ulong tls_in_full; /* inbound TLS handshakes */
+	atomic_ulong tls_in_resumed;
+	atomic_ulong tls_in_failed;
 	atomic_ulong latency[EGF_LAT_BUCKETS + 1];
 	atomic_ulong latency_sum_us;
 	atomic_ulong reloads;

@@ -40,7 +40,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		if (ss.ss_family != AF_UNIX)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 				   sizeof(one));
-		egf_conn_accept(l->w, l->kind, fd, (struct sockaddr *)&ss, len);
+		egf_conn_accept(l->w, l->kind, l->tls, fd,
+				(struct sockaddr *)&ss, len);
 	}
 }
 
@@ -167,7 +168,7 @@ int egf_worker_init(struct egf_worker *w, unsigned id, bool threaded)
 }
 
 int egf_worker_add_listener(struct egf_worker *w, enum egf_kind kind, int fd,
-			    bool owns_fd)
+			    bool owns_fd, bool tls)
 {
 	struct egf_listener *l;
 
@@ -184,6 +185,7 @@ int egf_worker_add_listener(struct egf_worker *w, enum egf_kind kind, int fd,
 	l->kind = kind;
 	l->fd = fd;
 	l->owns_fd = owns_fd;
+	l->tls = tls;
 	l->w = w;
 	ev_io_init(&l->io, accept_cb, fd, EV_READ);
 	l->io.data = l;
