@@ -76,6 +76,13 @@ def pair_per_cpu(r):
     return (r.get('wrk') or {}).get('requests', 0) / cpu if cpu > 0 else 0.0
 
 
+def per_part(r, key):
+    """Requests per CPU-second of one side of a pair (key: edge_cpu_s or
+    origin_cpu_s)."""
+    cpu = r.get(key, 0)
+    return (r.get('wrk') or {}).get('requests', 0) / cpu if cpu > 0 else 0.0
+
+
 def pair_util(r):
     return ((r['edge_cpu_s'] + r['origin_cpu_s']) / r['wall_s']
             if r['wall_s'] > 0 else 0.0)
@@ -318,10 +325,14 @@ def print_pairs(s):
                      fmt(s.pair_med(p, lambda r: r['origin_cpu_s']), 2),
                      fmt(cpu), ratio(cpu, ref_cpu['nginx']),
                      ratio(cpu, ref_cpu['haproxy']),
-                     fmt(hs and hs['total'], 1), load])
+                     fmt(hs and hs['total'], 2), load])
     table(head, rows)
     for p in s.pairs:
-        print(f'  {p:10} {PAIR_NAMES.get(p, p)}')
+        print(f'  {p:10} {PAIR_NAMES.get(p, p)}' + ('' if s.pair_problems(p)
+              else '; requests per CPU-second of the edge '
+              + fmt(s.pair_med(p, lambda r: per_part(r, 'edge_cpu_s')))
+              + ', of the origin '
+              + fmt(s.pair_med(p, lambda r: per_part(r, 'origin_cpu_s')))))
         for why in s.pair_problems(p):
             print(f'  {"":10} INCORRECT: {why}')
         hs = s.pair_handshakes(p)
@@ -329,9 +340,9 @@ def print_pairs(s):
             print(f'  {"":10} handshakes towards the origin since the '
                   f'forwarder started: full {hs["full"]:,}, resumed '
                   f'{hs["resumed_n"]:,}, for {hs["requests"]:,} requests '
-                  f'(full {fmt(hs["total"], 1)} per 10k, resumed '
-                  f'{fmt(hs["resumed"], 1)} per 10k); within the measured '
-                  f'runs: full {fmt(hs["within"], 1)} per 10k')
+                  f'(full {fmt(hs["total"], 2)} per 10k, resumed '
+                  f'{fmt(hs["resumed"], 2)} per 10k); within the measured '
+                  f'runs: full {fmt(hs["within"], 2)} per 10k')
     for p in s.pair_skipped:
         print(f'  {p:10} skipped: not installed')
 
