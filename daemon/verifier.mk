@@ -28,6 +28,7 @@ daemon_core_libegcore_la_SOURCES = \
 	daemon/core/http1.c daemon/core/http1.h \
 	daemon/core/log.c daemon/core/log.h \
 	daemon/core/net.c daemon/core/net.h \
+	daemon/core/pool.c daemon/core/pool.h \
 	daemon/core/privs.c daemon/core/privs.h \
 	daemon/core/tls.c daemon/core/tls.h \
 	daemon/core/tls_client.c daemon/core/tls_client.h

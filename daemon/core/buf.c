@@ -7,24 +7,50 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/pool.h"
 
 int egd_buf_init(struct egd_buf *b, size_t cap)
 {
-	b->data = malloc(cap);
+	b->data = egd_pool_get(cap);
 	b->cap = b->data != NULL ? cap : 0;
 	b->start = b->end = 0;
 	return b->data != NULL ? 0 : -1;
 }
 
+void egd_buf_setup(struct egd_buf *b, size_t cap)
+{
+	b->data = NULL;
+	b->cap = cap;
+	b->start = b->end = 0;
+}
+
+static bool buf_storage(struct egd_buf *b)
+{
+	if (b->data == NULL && b->cap > 0)
+		b->data = egd_pool_get(b->cap);
+	return b->data != NULL;
+}
+
+void egd_buf_release(struct egd_buf *b)
+{
+	if (b->start == b->end && b->data != NULL) {
+		egd_pool_put(b->data, b->cap);
+		b->data = NULL;
+		b->start = b->end = 0;
+	}
+}
+
 void egd_buf_free(struct egd_buf *b)
 {
-	free(b->data);
+	egd_pool_put(b->data, b->cap);
 	b->data = NULL;
 	b->cap = b->start = b->end = 0;
 }
 
 size_t egd_buf_space(struct egd_buf *b)
 {
+	if (!buf_storage(b))
+		return 0;
 	if (b->start == b->end) {
 		b->start = b->end = 0;
 	} else if (b->start > 0 && b->cap - b->end < b->cap / 2) {
@@ -44,6 +70,8 @@ void egd_buf_consume(struct egd_buf *b, size_t n)
 
 bool egd_buf_append(struct egd_buf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return true;
 	if (egd_buf_space(b) < n) {
 		/* The half-full heuristic may have left a gap at the front. */
 		if (b->cap - egd_buf_len(b) < n)
@@ -83,16 +111,16 @@ int egd_buf_reserve(struct egd_buf *b, size_t need)
 	char *p;
 
 	if (b->cap - len >= need)
-		return 0;
+		return buf_storage(b) ? 0 : -1;
 	cap = b->cap ? b->cap : 4096;
 	while (cap - len < need)
 		cap *= 2;
-	p = malloc(cap);
+	p = egd_pool_get(cap);
 	if (p == NULL)
 		return -1;
 	if (len > 0)
 		memcpy(p, b->data + b->start, len);
-	free(b->data);
+	egd_pool_put(b->data, b->cap);
 	b->data = p;
 	b->cap = cap;
 	b->start = 0;

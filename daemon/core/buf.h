@@ -5,15 +5,17 @@
 /*
  * A bounded byte buffer: data lives in [start, end) of a fixed allocation;
  * the free space is at the tail and is recovered by sliding the data to the
- * front when the tail is short. Every connection holds a few of these, so
- * memory per connection is fixed at accept time.
+ * front when the tail is short. The capacity is fixed when the buffer is
+ * set up; the storage may come later, on first use, from the thread's
+ * block pool (core/pool.h), and go back there while the buffer is empty, so
+ * an idle connection holds only the struct.
  */
 
 #include <stdbool.h>
 #include <stddef.h>
 
 struct egd_buf {
-	char *data; /* owned, cap bytes */
+	char *data; /* owned, cap bytes from egd_pool_get(), or NULL */
 	size_t cap;
 	size_t start; /* first unread byte */
 	size_t end;   /* one past the last byte */
@@ -21,6 +23,10 @@ struct egd_buf {
 
 /* Allocates cap bytes. Returns 0 or -1 (out of memory). */
 int egd_buf_init(struct egd_buf *b, size_t cap);
+/* Sets the capacity; the storage is taken when bytes first go in. */
+void egd_buf_setup(struct egd_buf *b, size_t cap);
+/* Gives the storage back when the buffer is empty; it stays usable. */
+void egd_buf_release(struct egd_buf *b);
 /* Releases the allocation; the buffer may be init'ed again. */
 void egd_buf_free(struct egd_buf *b);
 
@@ -34,7 +40,15 @@ static inline const char *egd_buf_head(const struct egd_buf *b)
 	return b->data + b->start;
 }
 
-/* Free bytes at the tail, after compacting when that gains room. */
+/* Bytes that would fit, compacted, without taking storage: for deciding
+ * whether to wait for input. */
+static inline size_t egd_buf_room(const struct egd_buf *b)
+{
+	return b->cap - egd_buf_len(b);
+}
+
+/* Free bytes at the tail, after compacting when that gains room; takes
+ * the storage if the buffer has none (0 when that fails). */
 size_t egd_buf_space(struct egd_buf *b);
 /* Where the next bytes go; valid for egd_buf_space() bytes. Call
  * egd_buf_space() first: it may compact the buffer and move the tail. */

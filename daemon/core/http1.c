@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "core/http1.h"
+#include "core/pool.h"
 
 static struct egd_http *from_parser(llhttp_t *p)
 {
@@ -206,17 +207,18 @@ static const llhttp_settings_t settings = {
 	.on_message_complete = on_message_complete,
 };
 
+static size_t hdr_bytes(const struct egd_http *h)
+{
+	return (h->max ? h->max : 1) * sizeof(*h->hdr);
+}
+
 int egd_http_init(struct egd_http *h, bool response, size_t max_bytes,
 		  unsigned max_headers)
 {
+	if (max_bytes == 0 || max_bytes > UINT32_MAX)
+		return -1;
 	memset(h, 0, sizeof(*h));
 	h->magic = EGD_HTTP_MAGIC;
-	h->arena = malloc(max_bytes);
-	h->hdr = calloc(max_headers ? max_headers : 1, sizeof(*h->hdr));
-	if (h->arena == NULL || h->hdr == NULL) {
-		egd_http_free(h);
-		return -1;
-	}
 	h->cap = (uint32_t)max_bytes;
 	h->max = max_headers;
 	llhttp_init(&h->parser, response ? HTTP_RESPONSE : HTTP_REQUEST,
@@ -225,10 +227,30 @@ int egd_http_init(struct egd_http *h, bool response, size_t max_bytes,
 	return 0;
 }
 
+/* The arena and the field table are taken when a head starts arriving. */
+static int http_storage(struct egd_http *h)
+{
+	if (h->arena == NULL)
+		h->arena = egd_pool_get(h->cap);
+	if (h->hdr == NULL)
+		h->hdr = egd_pool_get(hdr_bytes(h));
+	return h->arena != NULL && h->hdr != NULL ? 0 : -1;
+}
+
+void egd_http_release(struct egd_http *h)
+{
+	if (h->head_done || h->head_bytes > 0)
+		return;
+	egd_pool_put(h->arena, h->cap);
+	egd_pool_put(h->hdr, hdr_bytes(h));
+	h->arena = NULL;
+	h->hdr = NULL;
+}
+
 void egd_http_free(struct egd_http *h)
 {
-	free(h->arena);
-	free(h->hdr);
+	egd_pool_put(h->arena, h->cap);
+	egd_pool_put(h->hdr, hdr_bytes(h));
 	h->arena = NULL;
 	h->hdr = NULL;
 	h->magic = 0;
@@ -254,6 +276,8 @@ enum egd_http_result egd_http_feed(struct egd_http *h, const char *data,
 	if (llhttp_get_errno(&h->parser) == HPE_PAUSED)
 		llhttp_resume(&h->parser);
 	else if (llhttp_get_errno(&h->parser) != HPE_OK)
+		return EGD_HTTP_ERROR;
+	if (len > 0 && http_storage(h) == -1)
 		return EGD_HTTP_ERROR;
 	h->feed_start = data;
 	h->feed_end = data + len;

@@ -45,10 +45,10 @@ enum egd_http_result {
 struct egd_http {
 	unsigned magic;
 	llhttp_t parser;
-	char *arena; /* owned, cap bytes */
+	char *arena; /* owned, cap bytes from the pool, or NULL */
 	uint32_t cap;
 	uint32_t used;
-	struct egd_hdr *hdr; /* owned, max entries */
+	struct egd_hdr *hdr; /* owned, max entries from the pool, or NULL */
 	unsigned n;
 	unsigned n_head; /* fields of the head; those after it are trailers */
 	unsigned max;
@@ -70,9 +70,13 @@ struct egd_http {
 };
 
 /* Prepares a request (`response` false) or response parser with a head
- * limit. Returns 0 or -1 (out of memory). */
+ * limit. The arena is taken from the thread's block pool when a head
+ * starts. Returns 0 or -1 (bad limit). */
 int egd_http_init(struct egd_http *h, bool response, size_t max_bytes,
 		  unsigned max_headers);
+/* Between messages (after egd_http_next(), before the next head's first
+ * byte), gives the arena back to the pool; otherwise does nothing. */
+void egd_http_release(struct egd_http *h);
 void egd_http_free(struct egd_http *h);
 
 /* Forgets the current head; the parser continues with the next message

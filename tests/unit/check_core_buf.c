@@ -16,6 +16,7 @@
 #include <check.h>
 
 #include "core/buf.h"
+#include "core/pool.h"
 
 static void assert_holds(const struct egd_buf *b, const char *want)
 {
@@ -288,6 +289,58 @@ START_TEST(test_stream_model)
 }
 END_TEST
 
+/* An idle connection's buffers hold no storage: set up, they take it on
+ * first use and give it back only when empty, keeping what they hold. */
+START_TEST(test_lazy_release)
+{
+	struct egd_buf b;
+
+	egd_buf_setup(&b, 32);
+	ck_assert_ptr_null(b.data);
+	ck_assert_uint_eq(egd_buf_room(&b), 32);
+	ck_assert(egd_buf_appends(&b, "keep"));
+	ck_assert_ptr_nonnull(b.data);
+	egd_buf_release(&b); /* not empty: no-op */
+	assert_holds(&b, "keep");
+	ck_assert_uint_eq(egd_buf_room(&b), 28);
+	egd_buf_consume(&b, 4);
+	egd_buf_release(&b);
+	ck_assert_ptr_null(b.data);
+	ck_assert_uint_eq(b.cap, 32);
+	ck_assert_uint_eq(egd_buf_space(&b), 32);
+	ck_assert_ptr_nonnull(b.data);
+	ck_assert(egd_buf_appends(&b, "again"));
+	assert_holds(&b, "again");
+	egd_buf_free(&b);
+	ck_assert_ptr_null(b.data);
+}
+END_TEST
+
+/* The pool hands a given-back block to the next request of that size on
+ * the same thread, and never one of another size. */
+START_TEST(test_pool_reuse)
+{
+	void *a = egd_pool_get(4096);
+	void *other;
+	void *again;
+
+	ck_assert_ptr_nonnull(a);
+	memset(a, 0xab, 4096);
+	egd_pool_put(a, 4096);
+	other = egd_pool_get(8192);
+	ck_assert_ptr_nonnull(other);
+	memset(other, 0xcd, 8192); /* must not be `a`: too small */
+	again = egd_pool_get(4096);
+	ck_assert_ptr_nonnull(again);
+#ifndef EGD_POOL_BYPASS
+	ck_assert_ptr_eq(again, a);
+#endif
+	egd_pool_put(again, 4096);
+	egd_pool_put(other, 8192);
+	egd_pool_put(NULL, 4096);
+}
+END_TEST
+
 static Suite *buf_suite(void)
 {
 	Suite *s = suite_create("core_buf");
@@ -298,6 +351,8 @@ static Suite *buf_suite(void)
 	tcase_add_test(tc, test_consume);
 	tcase_add_test(tc, test_printf);
 	tcase_add_test(tc, test_reserve);
+	tcase_add_test(tc, test_lazy_release);
+	tcase_add_test(tc, test_pool_reuse);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("compaction");

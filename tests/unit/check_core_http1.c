@@ -619,6 +619,40 @@ START_TEST(test_head_limit_is_per_message)
 }
 END_TEST
 
+/* Between keep-alive requests the arena goes back to the pool; in the
+ * middle of a head it stays, and the next head parses as before. */
+START_TEST(test_release_between_messages)
+{
+	static const char a[] = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char b[] = "GET /bb HTTP/1.1\r\nHost: y\r\n\r\n";
+	struct egd_http h;
+	size_t c;
+
+	ck_assert_int_eq(egd_http_init(&h, false, 256, 8), 0);
+	ck_assert_ptr_null(h.arena);
+	ck_assert_int_eq(egd_http_feed(&h, a, sizeof(a) - 1, &c),
+			 EGD_HTTP_HEAD);
+	egd_http_release(&h); /* head parsed, message not over: kept */
+	ck_assert_ptr_nonnull(h.arena);
+	ck_assert_int_eq(egd_http_feed(&h, a + c, 0, &c), EGD_HTTP_DONE);
+	egd_http_next(&h);
+	egd_http_release(&h);
+	ck_assert_ptr_null(h.arena);
+	ck_assert_ptr_null(h.hdr);
+	/* Half a head: kept while the rest is awaited. */
+	ck_assert_int_eq(egd_http_feed(&h, b, 10, &c), EGD_HTTP_MORE);
+	egd_http_release(&h);
+	ck_assert_ptr_nonnull(h.arena);
+	ck_assert_int_eq(egd_http_feed(&h, b + 10, sizeof(b) - 11, &c),
+			 EGD_HTTP_HEAD);
+	ck_assert_int_eq(h.url_len, 3);
+	ck_assert_int_eq(memcmp(egd_http_str(&h, h.url), "/bb", 3), 0);
+	ck_assert_int_eq(egd_http_find(&h, "Host", 0), 0);
+	ck_assert_int_eq(memcmp(egd_http_str(&h, h.hdr[0].value), "y", 1), 0);
+	egd_http_free(&h);
+}
+END_TEST
+
 START_TEST(test_long_target)
 {
 	char buf[1024];
@@ -877,6 +911,7 @@ static Suite *http1_suite(void)
 	tc = tcase_create("limits");
 	tcase_add_test(tc, test_head_size_limit);
 	tcase_add_test(tc, test_head_limit_is_per_message);
+	tcase_add_test(tc, test_release_between_messages);
 	tcase_add_test(tc, test_long_target);
 	tcase_add_test(tc, test_field_count_limit);
 	suite_add_tcase(s, tc);
