@@ -199,7 +199,7 @@ void egd_tls_sni(gnutls_session_t s, char *buf, size_t buflen)
 
 	if (buflen == 0)
 		return;
-	if (gnutls_server_name_get(s, buf, &len, &type, 0) < 0 ||
+	if (s == NULL || gnutls_server_name_get(s, buf, &len, &type, 0) < 0 ||
 	    type != GNUTLS_NAME_DNS || len >= buflen)
 		buf[0] = '\0';
 	else

@@ -59,7 +59,7 @@ void egd_tls_tickets_clear(void);
 int egd_tls_session_new(const struct egd_tls_server *srv, int fd,
 			bool require_cert, void *ptr, gnutls_session_t *out);
 
-/* The SNI the client sent, or "" (always terminated). */
+/* The SNI the client sent, or "" (always terminated); s may be NULL. */
 void egd_tls_sni(gnutls_session_t s, char *buf, size_t buflen);
 
 #endif

@@ -37,7 +37,6 @@ static void backend_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 	struct vf_backend *b = io->data;
 
 	(void)loop;
-	(void)revents;
 	if (b == NULL || b->magic != VF_BACKEND_MAGIC)
 		return;
 	if (b->owner == NULL) {
@@ -51,6 +50,8 @@ static void backend_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 		b->error = egd_connect_result(b->fd);
 		b->connected = b->error == 0;
 	}
+	if (revents & EV_READ)
+		b->readable = true;
 	vf_conn_pump(b->owner);
 }
 
@@ -64,7 +65,7 @@ static bool alive(const struct vf_backend *b)
 }
 
 struct vf_backend *vf_backend_get(struct vf_worker *w, struct vf_conn *c,
-				  bool fresh)
+				  bool fresh, bool peek)
 {
 	struct vf_config *cfg = vf_worker_config(w);
 	ev_tstamp now = ev_now(w->loop);
@@ -75,8 +76,9 @@ struct vf_backend *vf_backend_get(struct vf_worker *w, struct vf_conn *c,
 		w->idle = b->next;
 		w->n_idle--;
 		if (b->cfg_gen == w->cfg_gen &&
-		    now - b->idle_since < POOL_IDLE_S && alive(b)) {
-			ev_io_stop(w->loop, &b->io);
+		    now - b->idle_since < POOL_IDLE_S && (!peek || alive(b))) {
+			/* Its watcher stays armed for reading: what the
+			 * request needs next anyway. */
 			b->owner = c;
 			b->reused = true;
 			b->next = NULL;
@@ -110,7 +112,9 @@ void vf_backend_watch(struct vf_backend *b, int events)
 	if (events == b->events && ev_is_active(&b->io) == (events != 0))
 		return;
 	ev_io_stop(b->w->loop, &b->io);
-	ev_io_set(&b->io, b->fd, events);
+	/* Not ev_io_set(): that marks the fd as new and costs an
+	 * epoll_ctl() even when the mask stays the same. */
+	ev_io_modify(&b->io, events);
 	if (events != 0)
 		ev_io_start(b->w->loop, &b->io);
 	b->events = events;

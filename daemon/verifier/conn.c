@@ -47,9 +47,9 @@ void vf_conn_accept(struct vf_worker *w, enum vf_kind kind, int fd,
 	c->w = w;
 	c->fd = fd;
 	c->cfg = vf_config_ref(cfg);
-	if (egd_buf_init(&c->cin, CIN_SIZE) == -1 ||
-	    egd_buf_init(&c->cout, COUT_SIZE) == -1 ||
-	    egd_http_init(&c->req, false, cfg->limits.max_header_bytes,
+	egd_buf_setup(&c->cin, CIN_SIZE);
+	egd_buf_setup(&c->cout, COUT_SIZE);
+	if (egd_http_init(&c->req, false, cfg->limits.max_header_bytes,
 			  cfg->limits.max_headers) == -1)
 		goto fail;
 	egd_addr_format(sa, salen, c->addr, sizeof(c->addr));
@@ -74,6 +74,7 @@ void vf_conn_accept(struct vf_worker *w, enum vf_kind kind, int fd,
 		}
 		c->handshaking = true;
 	}
+	c->readable = true; /* the request may be there already */
 	c->accepted_at = c->last_io = ev_now(w->loop);
 	ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
 	c->io.data = c;
@@ -120,7 +121,6 @@ void vf_conn_close(struct vf_conn *c)
 	w->n_conns--;
 	atomic_fetch_sub_explicit(&vf_metrics.active_connections, 1,
 				  memory_order_relaxed);
-	free(c->replay);
 	eg_peer_free(c->peer);
 	vf_config_unref(c->pcfg);
 	vf_config_unref(c->cfg);
@@ -167,11 +167,12 @@ static int do_handshake(struct vf_conn *c)
 	}
 	c->handshaking = false;
 	c->tls_want_write = false;
+	/* The request may have come with the client's Finished. */
+	c->readable = true;
 	if (gnutls_session_is_resumed(c->tls))
 		vf_count(&vf_metrics.handshakes_resumed);
 	else
 		vf_count(&vf_metrics.handshakes_full);
-	egd_tls_sni(c->tls, c->sni, sizeof(c->sni));
 	c->last_io = ev_now(c->w->loop);
 	return 1;
 }
@@ -182,7 +183,7 @@ static int client_read(struct vf_conn *c)
 	char sink[4096];
 	int progress = 0;
 
-	while (!c->cin_eof) {
+	while (!c->cin_eof && (c->readable || c->lingering)) {
 		/* egd_buf_space() may compact, moving the tail: ask first. */
 		size_t space =
 			c->lingering ? sizeof(sink) : egd_buf_space(&c->cin);
@@ -198,6 +199,7 @@ static int client_read(struct vf_conn *c)
 			if (n == GNUTLS_E_AGAIN) {
 				c->tls_want_write = gnutls_record_get_direction(
 							    c->tls) == 1;
+				c->readable = false;
 				break;
 			}
 			if (n == GNUTLS_E_PREMATURE_TERMINATION)
@@ -214,8 +216,10 @@ static int client_read(struct vf_conn *c)
 			if (n == -1 && errno == EINTR)
 				continue;
 			if (n == -1 &&
-			    (errno == EAGAIN || errno == EWOULDBLOCK))
+			    (errno == EAGAIN || errno == EWOULDBLOCK)) {
+				c->readable = false;
 				break;
+			}
 			if (n == -1)
 				return -1;
 		}
@@ -228,6 +232,15 @@ static int client_read(struct vf_conn *c)
 			egd_buf_commit(&c->cin, (size_t)n);
 		c->last_io = ev_now(c->w->loop);
 		progress = 1;
+		/* A short read emptied the socket (and GnuTLS holds nothing):
+		 * asking again would only return EAGAIN. The level-triggered
+		 * watcher reports what arrives next. */
+		if ((size_t)n < space &&
+		    (c->tls == NULL ||
+		     gnutls_record_check_pending(c->tls) == 0)) {
+			c->readable = false;
+			break;
+		}
 	}
 	return progress;
 }
@@ -289,8 +302,7 @@ static void finish_exchange(struct vf_conn *c)
 		vf_backend_release(c->be, reuse);
 		c->be = NULL;
 	}
-	free(c->replay);
-	c->replay = NULL;
+	c->replay_len = 0;
 	c->rq = RQ_HEAD;
 	c->rs = RS_NONE;
 	c->head_start = 0;
@@ -400,20 +412,19 @@ static int process_request(struct vf_conn *c)
  * sent once more on a new connection. Returns true when it was. */
 static bool retry_fresh(struct vf_conn *c, enum vf_backend_error kind)
 {
-	char *replay = c->replay;
+	size_t len = c->replay_len;
 
-	if (replay == NULL || kind != VF_BE_CONNECT || c->be == NULL ||
+	if (len == 0 || kind != VF_BE_CONNECT || c->be == NULL ||
 	    !c->be->reused || c->be_recv != 0 || c->rs != RS_WAIT)
 		return false;
-	c->replay = NULL;
+	c->replay_len = 0;
 	vf_backend_release(c->be, false);
-	c->be = vf_backend_get(c->w, c, true);
-	egd_buf_reset(&c->bout);
-	if (c->be == NULL || !egd_buf_append(&c->bout, replay, c->replay_len)) {
-		free(replay);
+	c->be = vf_backend_get(c->w, c, true, false);
+	if (c->be == NULL)
 		return false;
-	}
-	free(replay);
+	/* The head is still where put_head() wrote it (see replay_len). */
+	egd_buf_reset(&c->bout);
+	egd_buf_commit(&c->bout, len);
 	vf_count(&vf_metrics.backend_retries);
 	egd_log(EGD_DEBUG, "%s: pooled backend connection was closed: resent",
 		c->addr);
@@ -482,15 +493,18 @@ static int backend_io(struct vf_conn *c)
 		c->be_last_io = ev_now(c->w->loop);
 		progress = 1;
 	}
-	while (!c->be_eof && (c->rs == RS_WAIT || c->rs == RS_BODY) &&
+	while (b->readable && !c->be_eof &&
+	       (c->rs == RS_WAIT || c->rs == RS_BODY) &&
 	       egd_buf_space(&c->bin) > 0) {
 		size_t space = egd_buf_space(&c->bin); /* compacts first */
 
 		n = recv(b->fd, egd_buf_tail(&c->bin), space, 0);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			b->readable = false;
 			break;
+		}
 		if (n == -1) {
 			backend_failed(c, VF_BE_CONNECT);
 			return 1;
@@ -503,6 +517,10 @@ static int backend_io(struct vf_conn *c)
 		}
 		egd_buf_commit(&c->bin, (size_t)n);
 		c->be_recv += (size_t)n;
+		if ((size_t)n < space) {
+			b->readable = false; /* drained: see client_read() */
+			break;
+		}
 	}
 	return progress;
 }
@@ -613,7 +631,7 @@ static void conn_arm(struct vf_conn *c)
 	ev_tstamp dl;
 	int ev = 0;
 
-	if (!c->cin_eof && (c->lingering || egd_buf_space(&c->cin) > 0))
+	if (!c->cin_eof && (c->lingering || egd_buf_room(&c->cin) > 0))
 		ev |= EV_READ;
 	if (egd_buf_len(&c->cout) > 0 || c->tls_want_write)
 		ev |= EV_WRITE;
@@ -621,7 +639,7 @@ static void conn_arm(struct vf_conn *c)
 		ev = EV_WRITE;
 	if (ev != c->io_events || !ev_is_active(&c->io)) {
 		ev_io_stop(loop, &c->io);
-		ev_io_set(&c->io, c->fd, ev);
+		ev_io_modify(&c->io, ev); /* see vf_backend_watch() */
 		if (ev != 0)
 			ev_io_start(loop, &c->io);
 		c->io_events = ev;
@@ -633,7 +651,7 @@ static void conn_arm(struct vf_conn *c)
 			bev |= EV_WRITE;
 		if (c->be->connected && !c->be_eof &&
 		    (c->rs == RS_WAIT || c->rs == RS_BODY) &&
-		    egd_buf_space(&c->bin) > 0)
+		    egd_buf_room(&c->bin) > 0)
 			bev |= EV_READ;
 		vf_backend_watch(c->be, bev);
 	}
@@ -657,6 +675,23 @@ static void conn_arm(struct vf_conn *c)
 	ev_timer_stop(loop, &c->timer);
 	ev_timer_set(&c->timer, dl > now ? dl - now : 0.0, 0.0);
 	ev_timer_start(loop, &c->timer);
+}
+
+/* Between requests a keep-alive connection holds no buffers: they go back
+ * to the worker's pool, which the next request on any connection takes
+ * them from. That is what keeps an idle connection small. */
+static void release_idle(struct vf_conn *c)
+{
+	if (c->handshaking || c->be != NULL || c->rq != RQ_HEAD ||
+	    c->rs != RS_NONE)
+		return;
+	egd_buf_release(&c->cin);
+	egd_buf_release(&c->cout);
+	egd_buf_release(&c->bin);
+	egd_buf_release(&c->bout);
+	egd_http_release(&c->req);
+	if (c->resp_init)
+		egd_http_release(&c->resp);
 }
 
 void vf_conn_pump(struct vf_conn *c)
@@ -705,6 +740,7 @@ void vf_conn_pump(struct vf_conn *c)
 		if (!progress)
 			break;
 	}
+	release_idle(c);
 	conn_arm(c);
 	return;
 close:
@@ -716,9 +752,11 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 	struct vf_conn *c = io->data;
 
 	(void)loop;
-	(void)revents;
 	if (c == NULL || c->magic != VF_CONN_MAGIC)
 		return;
+	/* A TLS read that waited for writing goes on when writable. */
+	if ((revents & EV_READ) || c->tls_want_write)
+		c->readable = true;
 	vf_conn_pump(c);
 }
 

@@ -105,7 +105,12 @@ void vf_audit(struct vf_conn *c, const char *component,
 	      const struct eg_decision *d, const char *method, const char *host,
 	      const char *path)
 {
-	vf_audit_event(vf_worker_config(c->w), component, c->addr, c->sni, d,
+	char sni[256];
+
+	/* Asked of the session when needed: a copy per connection would
+	 * cost every idle connection its size. */
+	egd_tls_sni(c->tls, sni, sizeof(sni));
+	vf_audit_event(vf_worker_config(c->w), component, c->addr, sni, d,
 		       method, host, path);
 }
 
@@ -118,7 +123,6 @@ int vf_tls_verify_cb(gnutls_session_t session)
 		return -1;
 	if (!c->cfg->reject_at_handshake)
 		return 0; /* decided per request, at the HTTP layer */
-	egd_tls_sni(session, c->sni, sizeof(c->sni));
 	if (vf_decide(c, NULL, NULL, &d) < 0)
 		return -1;
 	c->audited_handshake = true;

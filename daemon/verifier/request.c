@@ -157,6 +157,7 @@ int vf_request_head(struct vf_conn *c)
 	struct eg_decision d;
 	char host[256], path[4096], body[128];
 	const char *method;
+	bool replay;
 	int hi, ret;
 	size_t n;
 
@@ -174,7 +175,7 @@ int vf_request_head(struct vf_conn *c)
 		return -1;
 	}
 	if (hi == -1)
-		snprintf(host, sizeof(host), "%s", c->sni);
+		egd_tls_sni(c->tls, host, sizeof(host));
 	if (llhttp_get_method(&c->req.parser) == HTTP_CONNECT) {
 		vf_conn_reply(c, 405, NULL, NULL, "405 Method Not Allowed\n",
 			      true);
@@ -215,7 +216,8 @@ int vf_request_head(struct vf_conn *c)
 	}
 	egd_http_next(&c->resp);
 	c->resp.no_body = c->head_method_head;
-	c->be = vf_backend_get(c->w, c, false);
+	replay = replayable(&c->req.parser);
+	c->be = vf_backend_get(c->w, c, false, !replay);
 	c->be_start = c->be_last_io = ev_now(c->w->loop);
 	if (c->be == NULL) {
 		vf_count(&vf_metrics.backend_errors[VF_BE_CONNECT]);
@@ -227,14 +229,8 @@ int vf_request_head(struct vf_conn *c)
 	}
 	c->be_reusable = true;
 	/* A pooled connection the backend closes just as we reuse it is a
-	 * race no check before sending can close: keep what to resend. */
-	if (c->be->reused && replayable(&c->req.parser)) {
-		c->replay = malloc(egd_buf_len(&c->bout));
-		if (c->replay != NULL) {
-			c->replay_len = egd_buf_len(&c->bout);
-			memcpy(c->replay, egd_buf_head(&c->bout),
-			       c->replay_len);
-		}
-	}
+	 * race no check before sending can close: resend what can be. */
+	if (c->be->reused && replay)
+		c->replay_len = egd_buf_len(&c->bout);
 	return 0;
 }

@@ -50,6 +50,7 @@ struct vf_backend {
 	int fd;
 	bool connected; /* connect finished */
 	bool reused;	/* came from the idle pool */
+	bool readable;	/* reported readable and not read dry since */
 	int error;	/* errno of a failed connect, else 0 */
 	int events;	/* events io is armed for */
 	ev_io io;
@@ -80,12 +81,13 @@ struct vf_conn {
 	struct eg_peer *peer;	/* owned; NULL until verified */
 	char addr[INET6_ADDRSTRLEN + 8]; /* "ip:port" of the client */
 	char ip[INET6_ADDRSTRLEN + 8];	 /* the address alone, or "unix:" */
-	char sni[256];
 	bool handshaking;
 	bool cin_eof;
 	bool close_after;	/* close once the current response is out */
 	bool closing;		/* flush cout, then close */
 	bool tls_want_write;	/* a TLS read/handshake blocked on writing */
+	bool readable;		/* reported readable and not read dry since:
+				 * a read otherwise only costs an EAGAIN */
 	bool audited_handshake; /* handshake-reject mode recorded already */
 	bool lingering;		/* response sent, write side shut: draining */
 	size_t tls_pending;	/* bytes of a gnutls_record_send() that hit
@@ -113,10 +115,11 @@ struct vf_conn {
 	ev_tstamp deadline;    /* what the timer waits for */
 	bool head_method_head; /* the request was HEAD */
 	bool req_http10;
-	/* Owned copy of a bodiless idempotent request's head sent on a pooled
-	 * backend connection: resent once on a new connection when that one
-	 * turns out closed before answering. NULL otherwise. */
-	char *replay;
+	/* A bodiless idempotent request's head sent on a pooled backend
+	 * connection is resent once on a new connection when that one turns
+	 * out closed before answering: its replay_len bytes stay at the
+	 * front of bout, which nothing else is written to until the
+	 * exchange ends. 0 otherwise. */
 	size_t replay_len;
 };
 
@@ -195,10 +198,12 @@ void vf_audit(struct vf_conn *c, const char *component,
  * identity). */
 bool vf_request_trailers_ok(const struct egd_http *h);
 
-/* backend.c: a connection for c, from the idle pool unless `fresh`.
- * NULL with errno set when a new one cannot be started. */
+/* backend.c: a connection for c, from the idle pool unless `fresh`; with
+ * `peek`, a pooled one is first checked for a close that has arrived (a
+ * request that cannot be resent should not find out by losing it). NULL
+ * with errno set when a new one cannot be started. */
 struct vf_backend *vf_backend_get(struct vf_worker *w, struct vf_conn *c,
-				  bool fresh);
+				  bool fresh, bool peek);
 void vf_backend_release(struct vf_backend *b, bool reusable);
 void vf_backend_watch(struct vf_backend *b, int events);
 void vf_pool_flush(struct vf_worker *w);
