@@ -10,8 +10,7 @@ daemon_forwarder_libegforwarder_la_SOURCES = \
 	daemon/forwarder/tlsin.c daemon/forwarder/tlsin.h \
 	daemon/forwarder/probe.c daemon/forwarder/probe.h \
 	daemon/forwarder/metrics.c daemon/forwarder/metrics.h
-daemon_forwarder_libegforwarder_la_CFLAGS = $(AM_CFLAGS) $(EG_LIB_CFLAGS) \
-	$(GNUTLS_CFLAGS) $(LLHTTP_CFLAGS) $(SYSTEMD_CFLAGS)
+daemon_forwarder_libegforwarder_la_CFLAGS = $(EG_DAEMON_CFLAGS)
 
 sbin_PROGRAMS += daemon/edgeguard-forwarder
 daemon_edgeguard_forwarder_SOURCES = \
@@ -23,12 +22,9 @@ daemon_edgeguard_forwarder_SOURCES = \
 	daemon/forwarder/response.c \
 	daemon/forwarder/upstream.c \
 	daemon/forwarder/admin.c
-daemon_edgeguard_forwarder_CFLAGS = $(AM_CFLAGS) $(EG_LIB_CFLAGS) \
-	$(GNUTLS_CFLAGS) $(LLHTTP_CFLAGS) $(SYSTEMD_CFLAGS)
+daemon_edgeguard_forwarder_CFLAGS = $(EG_DAEMON_CFLAGS)
 daemon_edgeguard_forwarder_LDADD = daemon/forwarder/libegforwarder.la \
-	daemon/core/libegcore.la \
-	lib/libedgeguard-internal.la $(LIBEV_LIBS) $(GNUTLS_LIBS) \
-	$(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(PTHREAD_LIBS)
+	$(EG_DAEMON_LIBS)
 
 EG_FORWARDER_TESTS = \
 	tests/integration/forwarder-basic.sh \

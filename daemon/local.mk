@@ -16,13 +16,8 @@ daemon_edgeguard_SOURCES = \
 daemon_edgeguard_CFLAGS = $(AM_CFLAGS) $(EG_LIB_CFLAGS) $(JANSSON_CFLAGS)
 # The forwarder's probe (check --forwarder) uses the library's internals.
 daemon_edgeguard_LDADD = daemon/forwarder/libegforwarder.la \
-	daemon/core/libegcore.la lib/libedgeguard-internal.la \
-	daemon/libegtool.la $(LIBEV_LIBS) $(GNUTLS_LIBS) $(LIBCONFIG_LIBS) \
-	$(JANSSON_LIBS) $(SYSTEMD_LIBS) $(PTHREAD_LIBS)
+	daemon/libegtool.la $(EG_DAEMON_LIBS)
 
+include daemon/core.mk
 include daemon/verifier.mk
 include daemon/forwarder.mk
-
-# The client side of a connection, plain or TLS: the forwarder's inbound
-# connections (the verifier's next).
-daemon_core_libegcore_la_SOURCES += daemon/core/stream.c daemon/core/stream.h

@@ -1,41 +1,5 @@
-# edgeguard-verifier (issue 3): the origin daemon, and the shared network
-# core (daemon/core) the forwarder reuses.
-
-# llhttp: a system libllhttp, or the node-llhttp C sources compiled here in
-# their own convenience library with warnings off (generated code).
-if BUNDLED_LLHTTP
-noinst_LTLIBRARIES += daemon/core/libllhttp.la
-daemon_core_libllhttp_la_SOURCES = \
-	daemon/core/llhttp_llhttp.c \
-	daemon/core/llhttp_api.c \
-	daemon/core/llhttp_http.c
-daemon_core_libllhttp_la_CPPFLAGS = -I$(LLHTTP_SRCDIR) $(LLHTTP_CFLAGS)
-daemon_core_libllhttp_la_CFLAGS = -std=gnu11 -w $(EG_SAN_CFLAGS)
-EG_LLHTTP_LIBS = daemon/core/libllhttp.la
-else
-EG_LLHTTP_LIBS = $(LLHTTP_LIBS)
-endif
-EXTRA_DIST += daemon/core/llhttp_llhttp.c daemon/core/llhttp_api.c \
-	daemon/core/llhttp_http.c
-
-# The network core: buffers, addresses, TLS (server and client side),
-# HTTP/1.1 heads and hop-by-hop fields, logging.
-noinst_LTLIBRARIES += daemon/core/libegcore.la
-daemon_core_libegcore_la_SOURCES = \
-	daemon/core/buf.c daemon/core/buf.h \
-	daemon/core/dcfg.c daemon/core/dcfg.h \
-	daemon/core/hop.c daemon/core/hop.h \
-	daemon/core/http1.c daemon/core/http1.h \
-	daemon/core/log.c daemon/core/log.h \
-	daemon/core/net.c daemon/core/net.h \
-	daemon/core/pool.c daemon/core/pool.h \
-	daemon/core/privs.c daemon/core/privs.h \
-	daemon/core/tls.c daemon/core/tls.h \
-	daemon/core/tls_client.c daemon/core/tls_client.h
-daemon_core_libegcore_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) \
-	$(LIBCONFIG_CFLAGS) $(LLHTTP_CFLAGS)
-daemon_core_libegcore_la_LIBADD = $(EG_LLHTTP_LIBS) $(GNUTLS_LIBS) \
-	$(LIBCONFIG_LIBS)
+# edgeguard-verifier (issue 3): the origin daemon. Terminates mutual TLS
+# from the edge, decides with the library and proxies to the backend.
 
 sbin_PROGRAMS += daemon/edgeguard-verifier
 daemon_edgeguard_verifier_SOURCES = \
@@ -52,11 +16,8 @@ daemon_edgeguard_verifier_SOURCES = \
 	daemon/verifier/authz.c \
 	daemon/verifier/admin.c \
 	daemon/verifier/metrics.c daemon/verifier/metrics.h
-daemon_edgeguard_verifier_CFLAGS = $(AM_CFLAGS) $(EG_LIB_CFLAGS) \
-	$(LLHTTP_CFLAGS) $(SYSTEMD_CFLAGS)
-daemon_edgeguard_verifier_LDADD = daemon/core/libegcore.la \
-	lib/libedgeguard-internal.la $(LIBEV_LIBS) $(GNUTLS_LIBS) \
-	$(LIBCONFIG_LIBS) $(JANSSON_LIBS) $(SYSTEMD_LIBS) $(PTHREAD_LIBS)
+daemon_edgeguard_verifier_CFLAGS = $(EG_DAEMON_CFLAGS)
+daemon_edgeguard_verifier_LDADD = $(EG_DAEMON_LIBS)
 
 EG_VERIFIER_TESTS = \
 	tests/integration/verifier-basic.sh \
@@ -72,21 +33,3 @@ TESTS += $(EG_VERIFIER_TESTS)
 EXTRA_DIST += $(EG_VERIFIER_TESTS) tests/integration/verifier-lib.sh \
 	tests/integration/echo-backend.py tests/integration/verifier-loadgen.py \
 	conf/verifier.conf
-
-# Check suites for the network core (variables from tests/unit/local.mk).
-if HAVE_CHECK
-EG_CORE_UNIT_TESTS = \
-	tests/unit/check_core_http1 \
-	tests/unit/check_core_buf \
-	tests/unit/check_core_net
-check_PROGRAMS += $(EG_CORE_UNIT_TESTS)
-TESTS += $(EG_CORE_UNIT_TESTS)
-EG_CORE_UNIT_CFLAGS = $(EG_UNIT_CFLAGS) $(LLHTTP_CFLAGS)
-EG_CORE_UNIT_LDADD = daemon/core/libegcore.la $(EG_UNIT_LDADD)
-tests_unit_check_core_http1_CFLAGS = $(EG_CORE_UNIT_CFLAGS)
-tests_unit_check_core_http1_LDADD = $(EG_CORE_UNIT_LDADD)
-tests_unit_check_core_buf_CFLAGS = $(EG_CORE_UNIT_CFLAGS)
-tests_unit_check_core_buf_LDADD = $(EG_CORE_UNIT_LDADD)
-tests_unit_check_core_net_CFLAGS = $(EG_CORE_UNIT_CFLAGS)
-tests_unit_check_core_net_LDADD = $(EG_CORE_UNIT_LDADD)
-endif
