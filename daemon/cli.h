@@ -8,9 +8,9 @@
  * status: 0 success / admitted, 1 rejected or failed check, 2 usage or
  * configuration error.
  */
-#define EG_EXIT_OK 0
+#define EG_EXIT_OK     0
 #define EG_EXIT_REJECT 1
-#define EG_EXIT_USAGE 2
+#define EG_EXIT_USAGE  2
 
 int eg_cli_check(int argc, char **argv);
 int eg_cli_config_test(int argc, char **argv);

@@ -33,17 +33,18 @@ struct eg_pki_san {
 };
 
 struct eg_pki_spec {
-	const char *dn;        /* subject as a DN string ("CN=edge,O=Example")
-				* parsed by GnuTLS; NULL: use cn only */
-	const void *cn;        /* raw commonName bytes (may hold NUL); NULL */
+	/* Subject as a DN string ("CN=edge,O=Example") parsed by GnuTLS;
+	 * NULL: use cn only. */
+	const char *dn;
+	const void *cn; /* raw commonName bytes (may hold NUL); NULL */
 	size_t cn_len;
 	const struct eg_pki_san *san;
 	size_t san_count;
-	bool is_ca;            /* CA:TRUE, keyCertSign|cRLSign */
-	unsigned eku;          /* EG_PKI_EKU_* flags (ignored for CAs) */
-	time_t not_before;     /* 0: now - 1 hour */
-	time_t not_after;      /* 0: not_before + 365 days */
-	uint64_t serial;       /* 0: random 64-bit serial */
+	bool is_ca;	   /* CA:TRUE, keyCertSign|cRLSign */
+	unsigned eku;	   /* EG_PKI_EKU_* flags (ignored for CAs) */
+	time_t not_before; /* 0: now - 1 hour */
+	time_t not_after;  /* 0: not_before + 365 days */
+	uint64_t serial;   /* 0: random 64-bit serial */
 };
 
 /* Generates a key: ECDSA P-256, or RSA with `rsa_bits` (0: 2048).
@@ -56,8 +57,8 @@ int eg_pki_key_generate(enum eg_pki_key_type type, unsigned rsa_bits,
  * or self-signed when issuer is NULL. Returns 0 and *out
  * (gnutls_x509_crt_deinit()), or EG_E_TLS / EG_E_INVAL with a message in err.
  */
-int eg_pki_cert_issue(const struct eg_pki_spec *spec,
-		      gnutls_x509_privkey_t key, gnutls_x509_crt_t issuer,
+int eg_pki_cert_issue(const struct eg_pki_spec *spec, gnutls_x509_privkey_t key,
+		      gnutls_x509_crt_t issuer,
 		      gnutls_x509_privkey_t issuer_key, gnutls_x509_crt_t *out,
 		      char *err, size_t errlen);
 

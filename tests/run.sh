@@ -2,8 +2,9 @@
 # Builds edgeguard out of tree and runs its test suite; prints the Check
 # summaries (automake keeps them in tests/*/*.log) and one closing line.
 #
-#   tests/run.sh              -Werror build, make check   (the README command)
-#   tests/run.sh sanitizers   the same under ASan+UBSan
+#   tests/run.sh              -Werror build, make check-format, make check
+#                             (the README command)
+#   tests/run.sh sanitizers   make check under ASan+UBSan
 #   tests/run.sh distcheck    make distcheck (tarball builds and tests itself)
 #   tests/run.sh fuzz         libFuzzer targets, a short run each (clang)
 set -euo pipefail
@@ -38,6 +39,16 @@ if [ "$mode" = sanitizers ]; then
 fi
 
 status=0
+# The formatting gate (STYLE point 1) counts as one more check in werror.
+format_pass=0 format_fail=0
+if [ "$mode" = werror ]; then
+	if make check-format; then
+		format_pass=1
+	else
+		format_fail=1
+		status=1
+	fi
+fi
 case "$mode" in
 distcheck)
 	make -j"$jobs" distcheck >distcheck.log 2>&1 || status=$?
@@ -69,5 +80,7 @@ results=$(cat tests/*/*.trs 2>/dev/null)
 pass=$(grep -c '^:test-result: PASS' <<<"$results" || true)
 fail=$(grep -cE '^:test-result: (FAIL|ERROR|XPASS)' <<<"$results" || true)
 skip=$(grep -c '^:test-result: SKIP' <<<"$results" || true)
+pass=$((pass + format_pass))
+fail=$((fail + format_fail))
 echo "$mode: $pass passed, $fail failed, $skip skipped"
 exit "$status"

@@ -15,15 +15,21 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const patterns[][2] = {
-	{"dns", "*.example.com"}, {"dns", "a.example.com"},
-	{"uri", "spiffe://example.net/edge/*"}, {"ip", "10.0.0.0/8"},
-	{"ip", "2001:db8::/32"}, {"email", "a@example.com"}, {"cn", "edge"},
-	{"o", "Example"}, {"ou", "edge"},
+	{"dns", "*.example.com"},
+	{"dns", "a.example.com"},
+	{"uri", "spiffe://example.net/edge/*"},
+	{"ip", "10.0.0.0/8"},
+	{"ip", "2001:db8::/32"},
+	{"email", "a@example.com"},
+	{"cn", "edge"},
+	{"o", "Example"},
+	{"ou", "edge"},
 };
+#define NPATTERNS (sizeof(patterns) / sizeof(patterns[0]))
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct eg_pattern compiled[sizeof(patterns) / sizeof(patterns[0])];
+	static struct eg_pattern compiled[NPATTERNS];
 	static int ready;
 	struct eg_identity *id;
 	struct eg_audit_event ev = {0};
@@ -33,8 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len;
 
 	if (!ready) {
-		for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]);
-		     i++) {
+		for (size_t i = 0; i < NPATTERNS; i++) {
 			enum eg_field f = EG_FIELD_CN;
 
 			for (int k = 0; k < EG_FIELD_COUNT; k++)
@@ -49,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (eg_identity_from_der(data, size, &id) != 0)
 		return 0;
-	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++)
+	for (size_t i = 0; i < NPATTERNS; i++)
 		(void)eg_match_identity(&compiled[i], id, &v);
 	eg_identity_summary(id, summary, sizeof(summary));
 	ev.event = EG_EVENT_REJECT;

@@ -21,8 +21,8 @@
 struct tc_cert {
 	gnutls_x509_crt_t crt;
 	gnutls_x509_privkey_t key;
-	gnutls_datum_t der;     /* DER of crt, owned */
-	struct eg_der eg;       /* view of der, for eg_peer_verify() */
+	gnutls_datum_t der; /* DER of crt, owned */
+	struct eg_der eg;   /* view of der, for eg_peer_verify() */
 };
 
 /* A self-signed root CA (ECDSA P-256) with the given CN. */

@@ -21,7 +21,7 @@
  * is always valid JSON on exactly one line.
  */
 struct eg_audit_event {
-	int64_t ts_ms;        /* wall-clock milliseconds since the epoch */
+	int64_t ts_ms; /* wall-clock milliseconds since the epoch */
 	enum eg_event event;
 	enum eg_reason reason;
 	const char *component; /* "verifier", "authz", "nginx", "apache", ... */
@@ -29,9 +29,10 @@ struct eg_audit_event {
 	const char *sni;       /* the rest: peer-supplied, NUL-terminated, */
 	const char *method;    /* NULL when absent */
 	const char *host;
-	const char *path;      /* truncated to the configured path_max */
-	const struct eg_identity *identity; /* NULL: no/malformed certificate */
-	const char *policy;    /* rule name */
+	const char *path; /* truncated to the configured path_max */
+	/* NULL: no or malformed certificate */
+	const struct eg_identity *identity;
+	const char *policy; /* rule name */
 	enum eg_mode mode;
 };
 
@@ -45,13 +46,13 @@ int eg_audit_format(const struct eg_audit_event *ev, uint64_t count,
 
 /* The `audit` group of a configuration file. */
 struct eg_audit_config {
-	char *file;                 /* JSON Lines file; NULL: none. Owned. */
-	bool syslog;                /* also to syslog(3) (LOG_AUTHPRIV) */
-	bool journald;              /* also to the journal, with fields */
-	bool admits;                /* record admits too (default false) */
+	char *file;		      /* JSON Lines file; NULL: none. Owned. */
+	bool syslog;		      /* also to syslog(3) (LOG_AUTHPRIV) */
+	bool journald;		      /* also to the journal, with fields */
+	bool admits;		      /* record admits too (default false) */
 	unsigned aggregate_window_ms; /* 0 disables aggregation; default 1000 */
 	unsigned aggregate_max_keys;  /* distinct keys held per window; 4096 */
-	size_t path_max;            /* path bytes kept; default 256 */
+	size_t path_max;	      /* path bytes kept; default 256 */
 };
 
 /*

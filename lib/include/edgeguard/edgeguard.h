@@ -12,5 +12,4 @@
 /* Library version string, from AC_INIT. */
 const char *eg_version(void);
 
-
 #endif

@@ -31,29 +31,31 @@ enum eg_san_type {
 
 struct eg_san {
 	enum eg_san_type type;
-	struct eg_str value;   /* DNS/URI/email as in the certificate; IP as text */
-	unsigned char ip[16];  /* EG_SAN_IP: raw address */
-	unsigned ip_len;       /* EG_SAN_IP: 4 or 16 */
-	bool well_formed;      /* false: NUL, empty, non-ASCII or unparsable;
-	                        * such a name never matches an allowlist */
+	/* DNS/URI/email as in the certificate; IP as text */
+	struct eg_str value;
+	unsigned char ip[16]; /* EG_SAN_IP: raw address */
+	unsigned ip_len;      /* EG_SAN_IP: 4 or 16 */
+	/* false: NUL, empty, non-ASCII or unparsable; such a name never
+	 * matches an allowlist */
+	bool well_formed;
 };
 
 struct eg_identity {
-	struct eg_str subject;     /* RFC 4514 DN string */
-	struct eg_str issuer;      /* RFC 4514 DN string */
-	char serial[2 * 32 + 1];   /* lowercase hex, no separators */
-	char sha256[64 + 1];       /* leaf certificate fingerprint, lowercase hex */
-	char spki_sha256[64 + 1];  /* SubjectPublicKeyInfo hash, lowercase hex */
+	struct eg_str subject;	  /* RFC 4514 DN string */
+	struct eg_str issuer;	  /* RFC 4514 DN string */
+	char serial[2 * 32 + 1];  /* lowercase hex, no separators */
+	char sha256[64 + 1];	  /* fingerprint of the leaf, lowercase hex */
+	char spki_sha256[64 + 1]; /* SubjectPublicKeyInfo hash, lowercase hex */
 	unsigned char sha256_raw[32];
 	unsigned char spki_sha256_raw[32];
-	struct eg_str_list cn;     /* subject commonName values */
-	struct eg_str_list o;      /* subject organizationName values */
-	struct eg_str_list ou;     /* subject organizationalUnitName values */
-	struct eg_san *san;        /* owned array, in certificate order */
+	struct eg_str_list cn; /* subject commonName values */
+	struct eg_str_list o;  /* subject organizationName values */
+	struct eg_str_list ou; /* subject organizationalUnitName values */
+	struct eg_san *san;    /* owned array, in certificate order */
 	size_t san_count;
 	time_t not_before;
 	time_t not_after;
-	bool has_client_auth_eku;  /* EKU extension lists id-kp-clientAuth */
+	bool has_client_auth_eku; /* EKU extension lists id-kp-clientAuth */
 };
 
 /*

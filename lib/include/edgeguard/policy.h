@@ -46,7 +46,7 @@ struct eg_trust_item {
 	enum eg_trust_item_kind kind;
 	const char *file;    /* file it came from */
 	const char *subject; /* CA subject DN, or CRL issuer DN */
-	time_t expires;      /* CA notAfter, or CRL nextUpdate (0: none) */
+	time_t expires;	     /* CA notAfter, or CRL nextUpdate (0: none) */
 };
 
 /* Borrowed array valid while the caller holds a reference to p. */
@@ -101,8 +101,10 @@ void eg_peer_free(struct eg_peer *peer);
 
 /* What the request asked for; every field may be NULL. */
 struct eg_request {
-	const char *host; /* Host header or SNI; port and trailing dot ignored */
-	const char *path; /* request-target as received; query ignored */
+	/* Host header or SNI; port and trailing dot ignored */
+	const char *host;
+	/* request-target as received; query ignored */
+	const char *path;
 };
 
 enum eg_event { EG_EVENT_ADMIT, EG_EVENT_REJECT, EG_EVENT_WOULD_REJECT };
@@ -114,24 +116,25 @@ const char *eg_event_name(enum eg_event e);
 const char *eg_mode_name(enum eg_mode m);
 
 struct eg_decision {
-	bool admit;            /* the verdict to enforce */
-	enum eg_event event;   /* admit, reject, or would_reject (log-only) */
-	enum eg_reason reason; /* NONE on a clean admit; the (would-be)
-				* rejection reason otherwise */
-	enum eg_mode mode;     /* mode of the rule that decided */
-	const char *rule;      /* rule name; borrowed from the policy */
-	const char *matched;   /* allowlist entry that admitted, e.g.
-				* "dns:*.edge.example.net"; NULL if none.
-				* Borrowed from the policy. */
-	const char *matched_field; /* "cn", "o", "ou", "dns", "uri", "ip",
-				    * "email", "sha256", "spki_sha256",
-				    * "any"; NULL if none. Static. */
-	const struct eg_str *matched_value; /* the certificate's value that
-				* matched (IP as text; NULL for pins/any).
-				* Borrowed from the peer. */
+	bool admit;	     /* the verdict to enforce */
+	enum eg_event event; /* admit, reject, or would_reject (log-only) */
+	/* NONE on a clean admit; the (would-be) rejection reason otherwise */
+	enum eg_reason reason;
+	enum eg_mode mode; /* mode of the rule that decided */
+	const char *rule;  /* rule name; borrowed from the policy */
+	/* Allowlist entry that admitted, e.g. "dns:*.edge.example.net";
+	 * NULL if none. Borrowed from the policy. */
+	const char *matched;
+	/* "cn", "o", "ou", "dns", "uri", "ip", "email", "sha256",
+	 * "spki_sha256", "any"; NULL if none. Static. */
+	const char *matched_field;
+	/* The certificate's value that matched (IP as text; NULL for
+	 * pins/any). Borrowed from the peer. */
+	const struct eg_str *matched_value;
 	const struct eg_identity *identity; /* borrowed from the peer; NULL */
-	char detail[256];      /* operator-facing explanation; never send it
-				* to an unauthenticated client */
+	/* Operator-facing explanation; never send it to an unauthenticated
+	 * client. */
+	char detail[256];
 };
 
 /*
