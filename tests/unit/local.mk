@@ -11,6 +11,13 @@ noinst_LTLIBRARIES += tests/unit/libtestcerts.la
 tests_unit_libtestcerts_la_SOURCES = tests/unit/testcerts.c tests/unit/testcerts.h
 tests_unit_libtestcerts_la_CFLAGS = $(EG_UNIT_CFLAGS)
 
+# Fixtures of the audit suites.
+noinst_LTLIBRARIES += tests/unit/libaudithelpers.la
+tests_unit_libaudithelpers_la_SOURCES = tests/unit/audit_helpers.c \
+	tests/unit/audit_helpers.h
+tests_unit_libaudithelpers_la_CFLAGS = $(EG_UNIT_CFLAGS)
+EG_AUDIT_LDADD = tests/unit/libaudithelpers.la $(EG_UNIT_LDADD)
+
 EG_UNIT_TESTS = \
 	tests/unit/check_reason \
 	tests/unit/check_identity \
@@ -18,7 +25,11 @@ EG_UNIT_TESTS = \
 	tests/unit/check_path \
 	tests/unit/check_policy_config \
 	tests/unit/check_decide \
-	tests/unit/check_audit \
+	tests/unit/check_audit_format \
+	tests/unit/check_audit_config \
+	tests/unit/check_audit_aggregate \
+	tests/unit/check_audit_log \
+	tests/unit/check_audit_cli \
 	tests/unit/check_pki
 
 check_PROGRAMS += $(EG_UNIT_TESTS)
@@ -36,8 +47,16 @@ tests_unit_check_policy_config_CFLAGS = $(EG_UNIT_CFLAGS)
 tests_unit_check_policy_config_LDADD = $(EG_UNIT_LDADD)
 tests_unit_check_decide_CFLAGS = $(EG_UNIT_CFLAGS)
 tests_unit_check_decide_LDADD = $(EG_UNIT_LDADD)
-tests_unit_check_audit_CFLAGS = $(EG_UNIT_CFLAGS)
-tests_unit_check_audit_LDADD = $(EG_UNIT_LDADD)
+tests_unit_check_audit_format_CFLAGS = $(EG_UNIT_CFLAGS)
+tests_unit_check_audit_format_LDADD = $(EG_AUDIT_LDADD)
+tests_unit_check_audit_config_CFLAGS = $(EG_UNIT_CFLAGS)
+tests_unit_check_audit_config_LDADD = $(EG_AUDIT_LDADD)
+tests_unit_check_audit_aggregate_CFLAGS = $(EG_UNIT_CFLAGS)
+tests_unit_check_audit_aggregate_LDADD = $(EG_AUDIT_LDADD)
+tests_unit_check_audit_log_CFLAGS = $(EG_UNIT_CFLAGS)
+tests_unit_check_audit_log_LDADD = $(EG_AUDIT_LDADD)
+tests_unit_check_audit_cli_CFLAGS = $(EG_UNIT_CFLAGS)
+tests_unit_check_audit_cli_LDADD = $(EG_AUDIT_LDADD)
 tests_unit_check_pki_CFLAGS = $(EG_UNIT_CFLAGS)
 tests_unit_check_pki_LDADD = $(EG_UNIT_LDADD)
 endif
