@@ -1,8 +1,9 @@
 # Programs: the `edgeguard` CLI and the daemons, plus their shared code.
 
-# Certificate minting (pki.c) is shared by the CLI and the unit tests.
+# Certificate minting (pki*.c) is shared by the CLI and the unit tests.
 noinst_LTLIBRARIES += daemon/libegtool.la
-daemon_libegtool_la_SOURCES = daemon/pki.c daemon/pki.h
+daemon_libegtool_la_SOURCES = daemon/pki.c daemon/pki.h daemon/pki_crl.c \
+	daemon/pki_file.c daemon/pki_internal.h
 daemon_libegtool_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 daemon_libegtool_la_LIBADD = $(GNUTLS_LIBS)
 

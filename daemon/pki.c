@@ -1,41 +1,28 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Certificate minting with the GnuTLS X.509 API (see pki.h). Files are
- * written through a temporary name created with the final mode and renamed
- * over the target, so a private key is never readable by others, not even
- * for an instant, and a reader never sees a half-written file.
+ * Keys and certificates with the GnuTLS X.509 API (see pki.h); CRLs are in
+ * pki_crl.c, PEM files in pki_file.c.
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 
 #include <edgeguard/error.h>
 
 #include "pki.h"
+#include "pki_internal.h"
 
 #define DAY_SECONDS (24 * 60 * 60)
-#define KEY_ID_MAX  64
-/* No PEM certificate or key we read is anywhere near this large. */
-#define PEM_MAX_SIZE (1024 * 1024)
 /* Bound on one SAN value, keeping the extension's size arithmetic far from
  * overflow; real names are a few hundred bytes at most. */
 #define SAN_MAX (64 * 1024)
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+void eg_pki_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -75,7 +62,7 @@ int eg_pki_key_generate(enum eg_pki_key_type type, unsigned rsa_bits,
 
 /* DER INTEGER content for a positive serial: big-endian, minimal, with a
  * leading zero byte when the high bit would otherwise make it negative. */
-static size_t encode_serial(uint64_t serial, unsigned char *buf)
+size_t eg_pki_encode_serial(uint64_t serial, unsigned char *buf)
 {
 	unsigned char be[8];
 	size_t i, first, n = 0;
@@ -105,7 +92,7 @@ static int set_serial(gnutls_x509_crt_t crt, uint64_t serial)
 			buf[0] = 1;
 		len = 8;
 	} else {
-		len = encode_serial(serial, buf);
+		len = eg_pki_encode_serial(serial, buf);
 	}
 	return gnutls_x509_crt_set_serial(crt, buf, len);
 }
@@ -132,32 +119,33 @@ static int check_spec(const struct eg_pki_spec *spec, char *err, size_t errlen)
 	size_t i;
 
 	if (spec->san_count > 0 && spec->san == NULL) {
-		set_err(err, errlen, "san_count is %zu but san is NULL",
-			spec->san_count);
+		eg_pki_err(err, errlen, "san_count is %zu but san is NULL",
+			   spec->san_count);
 		return EG_E_INVAL;
 	}
 	if (spec->cn == NULL && spec->cn_len > 0) {
-		set_err(err, errlen, "cn_len is %zu but cn is NULL",
-			spec->cn_len);
+		eg_pki_err(err, errlen, "cn_len is %zu but cn is NULL",
+			   spec->cn_len);
 		return EG_E_INVAL;
 	}
 	for (i = 0; i < spec->san_count; i++) {
 		const struct eg_pki_san *s = &spec->san[i];
 
 		if (san_tag(s->type) == 0) {
-			set_err(err, errlen, "SAN %zu: unknown type %d", i,
-				(int)s->type);
+			eg_pki_err(err, errlen, "SAN %zu: unknown type %d", i,
+				   (int)s->type);
 			return EG_E_INVAL;
 		}
 		if (s->data == NULL || s->len == 0 || s->len > SAN_MAX) {
-			set_err(err, errlen, "SAN %zu: empty or oversized", i);
+			eg_pki_err(err, errlen, "SAN %zu: empty or oversized",
+				   i);
 			return EG_E_INVAL;
 		}
 		if (s->type == EG_SAN_IP && s->len != 4 && s->len != 16) {
-			set_err(err, errlen,
-				"SAN %zu: IP address must be 4 or 16 bytes, "
-				"not %zu",
-				i, s->len);
+			eg_pki_err(err, errlen,
+				   "SAN %zu: IP address must be 4 or 16 bytes, "
+				   "not %zu",
+				   i, s->len);
 			return EG_E_INVAL;
 		}
 	}
@@ -173,9 +161,10 @@ static int set_subject(gnutls_x509_crt_t crt, const struct eg_pki_spec *spec,
 	if (spec->dn != NULL) {
 		ret = gnutls_x509_crt_set_dn(crt, spec->dn, &bad);
 		if (ret < 0) {
-			set_err(err, errlen, "subject \"%s\" near \"%s\": %s",
-				spec->dn, bad != NULL ? bad : "",
-				gnutls_strerror(ret));
+			eg_pki_err(err, errlen,
+				   "subject \"%s\" near \"%s\": %s", spec->dn,
+				   bad != NULL ? bad : "",
+				   gnutls_strerror(ret));
 			return EG_E_INVAL;
 		}
 	}
@@ -184,8 +173,8 @@ static int set_subject(gnutls_x509_crt_t crt, const struct eg_pki_spec *spec,
 			crt, GNUTLS_OID_X520_COMMON_NAME, 0, spec->cn,
 			(unsigned)spec->cn_len);
 		if (ret < 0) {
-			set_err(err, errlen, "subject commonName: %s",
-				gnutls_strerror(ret));
+			eg_pki_err(err, errlen, "subject commonName: %s",
+				   gnutls_strerror(ret));
 			return EG_E_TLS;
 		}
 	}
@@ -240,7 +229,7 @@ static int set_sans(gnutls_x509_crt_t crt, const struct eg_pki_spec *spec,
 	total = 1 + der_len_size(body) + body;
 	der = malloc(total);
 	if (der == NULL) {
-		set_err(err, errlen, "subjectAltName: out of memory");
+		eg_pki_err(err, errlen, "subjectAltName: out of memory");
 		return EG_E_NOMEM;
 	}
 	p = der;
@@ -256,8 +245,8 @@ static int set_sans(gnutls_x509_crt_t crt, const struct eg_pki_spec *spec,
 	ret = gnutls_x509_crt_set_extension_by_oid(crt, "2.5.29.17", der, total,
 						   no_subject);
 	if (ret < 0) {
-		set_err(err, errlen, "subjectAltName: %s",
-			gnutls_strerror(ret));
+		eg_pki_err(err, errlen, "subjectAltName: %s",
+			   gnutls_strerror(ret));
 		rc = EG_E_TLS;
 	}
 	free(der);
@@ -298,9 +287,7 @@ static int set_usage(gnutls_x509_crt_t crt, const struct eg_pki_spec *spec,
 	return 0;
 }
 
-/* The issuer's subject key id as stated in its certificate, or computed
- * from its key when the certificate has none. */
-static int issuer_key_id(gnutls_x509_crt_t issuer,
+int eg_pki_issuer_key_id(gnutls_x509_crt_t issuer,
 			 gnutls_x509_privkey_t issuer_key, unsigned char *id,
 			 size_t *len)
 {
@@ -319,7 +306,7 @@ static int set_key_ids(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key,
 		       gnutls_x509_crt_t issuer,
 		       gnutls_x509_privkey_t issuer_key)
 {
-	unsigned char id[KEY_ID_MAX];
+	unsigned char id[EG_PKI_KEY_ID_MAX];
 	size_t len = sizeof(id);
 	int ret;
 
@@ -331,26 +318,57 @@ static int set_key_ids(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key,
 	if (ret < 0)
 		return ret;
 	len = sizeof(id);
-	ret = issuer_key_id(issuer, issuer_key, id, &len);
+	ret = eg_pki_issuer_key_id(issuer, issuer_key, id, &len);
 	if (ret < 0)
 		return ret;
 	return gnutls_x509_crt_set_authority_key_id(crt, id, len);
 }
 
+int eg_pki_signer(gnutls_x509_privkey_t key, gnutls_privkey_t *out)
+{
+	int ret = gnutls_privkey_init(out);
+
+	if (ret < 0) {
+		*out = NULL;
+		return ret;
+	}
+	ret = gnutls_privkey_import_x509(*out, key, 0);
+	if (ret < 0) {
+		gnutls_privkey_deinit(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
 static int sign_crt(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer,
 		    gnutls_x509_privkey_t issuer_key)
 {
-	gnutls_privkey_t pk = NULL;
+	gnutls_privkey_t pk;
 	int ret;
 
-	ret = gnutls_privkey_init(&pk);
+	ret = eg_pki_signer(issuer_key, &pk);
 	if (ret < 0)
 		return ret;
-	ret = gnutls_privkey_import_x509(pk, issuer_key, 0);
-	if (ret >= 0)
-		ret = gnutls_x509_crt_privkey_sign(crt, issuer, pk,
-						   GNUTLS_DIG_SHA256, 0);
+	ret = gnutls_x509_crt_privkey_sign(crt, issuer, pk, GNUTLS_DIG_SHA256,
+					   0);
 	gnutls_privkey_deinit(pk);
+	return ret;
+}
+
+int eg_pki_crt_import(const gnutls_datum_t *data, gnutls_x509_crt_fmt_t fmt,
+		      gnutls_x509_crt_t *out)
+{
+	int ret = gnutls_x509_crt_init(out);
+
+	if (ret < 0) {
+		*out = NULL;
+		return ret;
+	}
+	ret = gnutls_x509_crt_import(*out, data, fmt);
+	if (ret < 0) {
+		gnutls_x509_crt_deinit(*out);
+		*out = NULL;
+	}
 	return ret;
 }
 
@@ -361,24 +379,14 @@ static int sign_crt(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer,
  */
 static int reimport(gnutls_x509_crt_t crt, gnutls_x509_crt_t *out)
 {
-	gnutls_x509_crt_t fresh = NULL;
 	gnutls_datum_t der = {NULL, 0};
 	int ret;
 
 	ret = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der);
-	if (ret < 0)
-		return ret;
-	ret = gnutls_x509_crt_init(&fresh);
 	if (ret >= 0)
-		ret = gnutls_x509_crt_import(fresh, &der, GNUTLS_X509_FMT_DER);
+		ret = eg_pki_crt_import(&der, GNUTLS_X509_FMT_DER, out);
 	gnutls_free(der.data);
-	if (ret < 0) {
-		if (fresh != NULL)
-			gnutls_x509_crt_deinit(fresh);
-		return ret;
-	}
-	*out = fresh;
-	return 0;
+	return ret;
 }
 
 int eg_pki_cert_issue(const struct eg_pki_spec *spec, gnutls_x509_privkey_t key,
@@ -395,7 +403,7 @@ int eg_pki_cert_issue(const struct eg_pki_spec *spec, gnutls_x509_privkey_t key,
 	*out = NULL;
 	if (spec == NULL || key == NULL ||
 	    (issuer != NULL && issuer_key == NULL)) {
-		set_err(err, errlen, "missing spec, key or issuer key");
+		eg_pki_err(err, errlen, "missing spec, key or issuer key");
 		return EG_E_INVAL;
 	}
 	rc = check_spec(spec, err, errlen);
@@ -406,10 +414,10 @@ int eg_pki_cert_issue(const struct eg_pki_spec *spec, gnutls_x509_privkey_t key,
 	not_after = spec->not_after != 0 ? spec->not_after
 					 : not_before + 365 * DAY_SECONDS;
 	if (not_after < not_before) {
-		set_err(err, errlen,
-			"notAfter %lld is before notBefore %lld (which "
-			"defaults to an hour ago)",
-			(long long)not_after, (long long)not_before);
+		eg_pki_err(err, errlen,
+			   "notAfter %lld is before notBefore %lld (which "
+			   "defaults to an hour ago)",
+			   (long long)not_after, (long long)not_before);
 		return EG_E_INVAL;
 	}
 	signer_key = issuer != NULL ? issuer_key : key;
@@ -463,110 +471,11 @@ int eg_pki_cert_issue(const struct eg_pki_spec *spec, gnutls_x509_privkey_t key,
 	rc = 0;
 	goto out;
 fail:
-	set_err(err, errlen, "certificate %s: %s", step, gnutls_strerror(ret));
+	eg_pki_err(err, errlen, "certificate %s: %s", step,
+		   gnutls_strerror(ret));
 out:
 	if (crt != NULL)
 		gnutls_x509_crt_deinit(crt);
-	return rc;
-}
-
-/* As reimport(): a just-signed CRL lacks the raw issuer name that
- * gnutls_x509_crl_verify() matches, so it never finds its signer. */
-static int reimport_crl(gnutls_x509_crl_t crl, gnutls_x509_crl_t *out)
-{
-	gnutls_x509_crl_t fresh = NULL;
-	gnutls_datum_t der = {NULL, 0};
-	int ret;
-
-	ret = gnutls_x509_crl_export2(crl, GNUTLS_X509_FMT_DER, &der);
-	if (ret < 0)
-		return ret;
-	ret = gnutls_x509_crl_init(&fresh);
-	if (ret >= 0)
-		ret = gnutls_x509_crl_import(fresh, &der, GNUTLS_X509_FMT_DER);
-	gnutls_free(der.data);
-	if (ret < 0) {
-		if (fresh != NULL)
-			gnutls_x509_crl_deinit(fresh);
-		return ret;
-	}
-	*out = fresh;
-	return 0;
-}
-
-int eg_pki_crl_issue(gnutls_x509_crt_t ca, gnutls_x509_privkey_t ca_key,
-		     const gnutls_x509_crt_t *revoked, size_t n,
-		     time_t this_update, time_t next_update,
-		     gnutls_x509_crl_t *out, char *err, size_t errlen)
-{
-	gnutls_x509_crl_t crl = NULL;
-	gnutls_privkey_t pk = NULL;
-	unsigned char id[KEY_ID_MAX], number[9];
-	size_t len, i;
-	const char *step;
-	int ret, rc = EG_E_TLS;
-
-	*out = NULL;
-	if (ca == NULL || ca_key == NULL || (n > 0 && revoked == NULL)) {
-		set_err(err, errlen, "missing CA, CA key or revoked list");
-		return EG_E_INVAL;
-	}
-	step = "init";
-	ret = gnutls_x509_crl_init(&crl);
-	if (ret < 0)
-		goto fail;
-	step = "version";
-	ret = gnutls_x509_crl_set_version(crl, 2);
-	if (ret < 0)
-		goto fail;
-	step = "update times";
-	ret = gnutls_x509_crl_set_this_update(crl, this_update);
-	if (ret >= 0)
-		ret = gnutls_x509_crl_set_next_update(crl, next_update);
-	if (ret < 0)
-		goto fail;
-	step = "revoked entry";
-	for (i = 0; i < n; i++) {
-		ret = gnutls_x509_crl_set_crt(crl, revoked[i], this_update);
-		if (ret < 0)
-			goto fail;
-	}
-	step = "authority key id";
-	len = sizeof(id);
-	ret = issuer_key_id(ca, ca_key, id, &len);
-	if (ret >= 0)
-		ret = gnutls_x509_crl_set_authority_key_id(crl, id, len);
-	if (ret < 0)
-		goto fail;
-	/* The issue time makes a CRL number that grows with every reissue,
-	 * which is all RFC 5280 asks of it. */
-	step = "number";
-	len = encode_serial((uint64_t)this_update, number);
-	ret = gnutls_x509_crl_set_number(crl, number, len);
-	if (ret < 0)
-		goto fail;
-	step = "signature";
-	ret = gnutls_privkey_init(&pk);
-	if (ret >= 0)
-		ret = gnutls_privkey_import_x509(pk, ca_key, 0);
-	if (ret >= 0)
-		ret = gnutls_x509_crl_privkey_sign(crl, ca, pk,
-						   GNUTLS_DIG_SHA256, 0);
-	if (ret < 0)
-		goto fail;
-	step = "re-import";
-	ret = reimport_crl(crl, out);
-	if (ret < 0)
-		goto fail;
-	rc = 0;
-	goto out;
-fail:
-	set_err(err, errlen, "CRL %s: %s", step, gnutls_strerror(ret));
-out:
-	if (pk != NULL)
-		gnutls_privkey_deinit(pk);
-	if (crl != NULL)
-		gnutls_x509_crl_deinit(crl);
 	return rc;
 }
 
@@ -577,294 +486,4 @@ int eg_pki_cert_der(gnutls_x509_crt_t crt, gnutls_datum_t *out)
 	if (gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, out) < 0)
 		return EG_E_TLS;
 	return 0;
-}
-
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Makes the rename durable; failure to open the directory (e.g. no read
- * permission) is not an error, the file itself is already synced. */
-static void sync_parent_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t len;
-	int fd;
-
-	if (slash == NULL) {
-		len = 1;
-		dir[0] = '.';
-	} else {
-		len = slash == path ? 1 : (size_t)(slash - path);
-		if (len >= sizeof(dir))
-			return;
-		memcpy(dir, path, len);
-	}
-	dir[len] = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1)
-		return;
-	(void)fsync(fd);
-	close(fd);
-}
-
-static int create_temp(const char *path, mode_t mode, char *tmp, size_t tmplen)
-{
-	unsigned char rnd[6];
-	int attempt, fd, n;
-
-	for (attempt = 0; attempt < 16; attempt++) {
-		if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) < 0)
-			return -1;
-		n = snprintf(tmp, tmplen, "%s.tmp%02x%02x%02x%02x%02x%02x",
-			     path, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
-			     rnd[5]);
-		if (n < 0 || (size_t)n >= tmplen) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-		if (fd != -1 || errno != EEXIST)
-			return fd;
-	}
-	return -1;
-}
-
-static int write_file(const char *path, const gnutls_datum_t *data, mode_t mode,
-		      char *err, size_t errlen)
-{
-	char tmp[PATH_MAX];
-	const char *what;
-	int fd, rc = EG_E_IO;
-
-	fd = create_temp(path, mode, tmp, sizeof(tmp));
-	if (fd == -1) {
-		set_err(err, errlen, "%s: cannot create: %s", path,
-			strerror(errno));
-		return EG_E_IO;
-	}
-	/* open() applied the umask; the modes are part of the contract, so
-	 * set them exactly (0600 grants nothing beyond the owner anyway). */
-	what = "chmod";
-	if (fchmod(fd, mode) == -1)
-		goto fail;
-	what = "write";
-	if (write_all(fd, data->data, data->size) == -1)
-		goto fail;
-	what = "fsync";
-	if (fsync(fd) == -1)
-		goto fail;
-	what = "close";
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	what = "rename";
-	if (rename(tmp, path) == -1)
-		goto fail;
-	sync_parent_dir(path);
-	return 0;
-fail:
-	set_err(err, errlen, "%s: %s: %s", path, what, strerror(errno));
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	return rc;
-}
-
-int eg_pki_write_cert(const char *path, gnutls_x509_crt_t crt, char *err,
-		      size_t errlen)
-{
-	gnutls_datum_t pem = {NULL, 0};
-	int ret, rc;
-
-	ret = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &pem);
-	if (ret < 0) {
-		set_err(err, errlen, "%s: cannot encode certificate: %s", path,
-			gnutls_strerror(ret));
-		return EG_E_TLS;
-	}
-	rc = write_file(path, &pem, 0644, err, errlen);
-	gnutls_free(pem.data);
-	return rc;
-}
-
-int eg_pki_write_key(const char *path, gnutls_x509_privkey_t key, char *err,
-		     size_t errlen)
-{
-	gnutls_datum_t pem = {NULL, 0};
-	int ret, rc;
-
-	/* Unencrypted PKCS#8: what GnuTLS, OpenSSL, nginx and httpd all read. */
-	ret = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL,
-						GNUTLS_PKCS_PLAIN, &pem);
-	if (ret < 0) {
-		set_err(err, errlen, "%s: cannot encode private key: %s", path,
-			gnutls_strerror(ret));
-		return EG_E_TLS;
-	}
-	rc = write_file(path, &pem, 0600, err, errlen);
-	gnutls_memset(pem.data, 0, pem.size);
-	gnutls_free(pem.data);
-	return rc;
-}
-
-int eg_pki_write_crl(const char *path, gnutls_x509_crl_t crl, char *err,
-		     size_t errlen)
-{
-	gnutls_datum_t pem = {NULL, 0};
-	int ret, rc;
-
-	ret = gnutls_x509_crl_export2(crl, GNUTLS_X509_FMT_PEM, &pem);
-	if (ret < 0) {
-		set_err(err, errlen, "%s: cannot encode CRL: %s", path,
-			gnutls_strerror(ret));
-		return EG_E_TLS;
-	}
-	rc = write_file(path, &pem, 0644, err, errlen);
-	gnutls_free(pem.data);
-	return rc;
-}
-
-/* Reads a whole file into out->data (malloc'd, caller wipes and frees). */
-static int read_file(const char *path, gnutls_datum_t *out, char *err,
-		     size_t errlen)
-{
-	struct stat st;
-	unsigned char *buf = NULL;
-	size_t have = 0;
-	ssize_t r;
-	int fd, rc = EG_E_IO;
-
-	out->data = NULL;
-	out->size = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1) {
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
-		return EG_E_IO;
-	}
-	if (fstat(fd, &st) == -1) {
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > PEM_MAX_SIZE) {
-		set_err(err, errlen,
-			"%s: not a regular file of at most %d "
-			"bytes",
-			path, PEM_MAX_SIZE);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		set_err(err, errlen, "%s: out of memory", path);
-		rc = EG_E_NOMEM;
-		goto out;
-	}
-	while (have < (size_t)st.st_size) {
-		r = read(fd, buf + have, (size_t)st.st_size - have);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			set_err(err, errlen, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		have += (size_t)r;
-	}
-	buf[have] = '\0';
-	out->data = buf;
-	out->size = (unsigned)have;
-	buf = NULL;
-	rc = 0;
-out:
-	free(buf);
-	close(fd);
-	return rc;
-}
-
-int eg_pki_read_cert(const char *path, gnutls_x509_crt_t *out, char *err,
-		     size_t errlen)
-{
-	gnutls_x509_crt_t crt = NULL;
-	gnutls_datum_t data;
-	int ret, rc;
-
-	*out = NULL;
-	rc = read_file(path, &data, err, errlen);
-	if (rc < 0)
-		return rc;
-	rc = EG_E_TLS;
-	if (gnutls_x509_crt_init(&crt) < 0) {
-		set_err(err, errlen, "%s: cannot allocate certificate", path);
-		goto out;
-	}
-	ret = gnutls_x509_crt_import(crt, &data, GNUTLS_X509_FMT_PEM);
-	if (ret < 0) {
-		set_err(err, errlen, "%s: not a PEM certificate: %s", path,
-			gnutls_strerror(ret));
-		rc = EG_E_PARSE;
-		goto out;
-	}
-	*out = crt;
-	crt = NULL;
-	rc = 0;
-out:
-	if (crt != NULL)
-		gnutls_x509_crt_deinit(crt);
-	free(data.data);
-	return rc;
-}
-
-int eg_pki_read_key(const char *path, gnutls_x509_privkey_t *out, char *err,
-		    size_t errlen)
-{
-	gnutls_x509_privkey_t key = NULL;
-	gnutls_datum_t data;
-	int ret, rc;
-
-	*out = NULL;
-	rc = read_file(path, &data, err, errlen);
-	if (rc < 0)
-		return rc;
-	rc = EG_E_TLS;
-	if (gnutls_x509_privkey_init(&key) < 0) {
-		set_err(err, errlen, "%s: cannot allocate private key", path);
-		goto out;
-	}
-	/* import2 accepts PKCS#8 and the legacy RSA/EC PEM forms alike. */
-	ret = gnutls_x509_privkey_import2(key, &data, GNUTLS_X509_FMT_PEM, NULL,
-					  0);
-	if (ret < 0) {
-		set_err(err, errlen,
-			"%s: not an unencrypted PEM private key: "
-			"%s",
-			path, gnutls_strerror(ret));
-		rc = EG_E_PARSE;
-		goto out;
-	}
-	*out = key;
-	key = NULL;
-	rc = 0;
-out:
-	if (key != NULL)
-		gnutls_x509_privkey_deinit(key);
-	gnutls_memset(data.data, 0, data.size);
-	free(data.data);
-	return rc;
 }
