@@ -12,7 +12,7 @@ daemon_edgeguard_SOURCES = \
 	daemon/cli.c daemon/cli.h \
 	daemon/cli_check.c \
 	daemon/cli_util.c daemon/cli_util.h \
-	daemon/cli_pki.c \
+	daemon/cli_pki.c daemon/cli_pki.h daemon/cli_pki_args.c \
 	daemon/cli_audit.c
 daemon_edgeguard_CFLAGS = $(AM_CFLAGS) $(EG_LIB_CFLAGS) $(JANSSON_CFLAGS)
 # The forwarder's probe (check --forwarder) uses the library's internals.
