@@ -29,6 +29,7 @@ daemon_core_libegcore_la_SOURCES = \
 	daemon/core/net.c daemon/core/net.h \
 	daemon/core/pool.c daemon/core/pool.h \
 	daemon/core/privs.c daemon/core/privs.h \
+	daemon/core/prom.c daemon/core/prom.h \
 	daemon/core/stream.c daemon/core/stream.h \
 	daemon/core/tls.c daemon/core/tls.h \
 	daemon/core/tls_client.c daemon/core/tls_client.h
@@ -49,7 +50,8 @@ if HAVE_CHECK
 EG_CORE_UNIT_TESTS = \
 	tests/unit/check_core_http1 \
 	tests/unit/check_core_buf \
-	tests/unit/check_core_net
+	tests/unit/check_core_net \
+	tests/unit/check_core_prom
 check_PROGRAMS += $(EG_CORE_UNIT_TESTS)
 TESTS += $(EG_CORE_UNIT_TESTS)
 EG_CORE_UNIT_CFLAGS = $(EG_UNIT_CFLAGS) $(LLHTTP_CFLAGS)
@@ -60,4 +62,6 @@ tests_unit_check_core_buf_CFLAGS = $(EG_CORE_UNIT_CFLAGS)
 tests_unit_check_core_buf_LDADD = $(EG_CORE_UNIT_LDADD)
 tests_unit_check_core_net_CFLAGS = $(EG_CORE_UNIT_CFLAGS)
 tests_unit_check_core_net_LDADD = $(EG_CORE_UNIT_LDADD)
+tests_unit_check_core_prom_CFLAGS = $(EG_CORE_UNIT_CFLAGS)
+tests_unit_check_core_prom_LDADD = $(EG_CORE_UNIT_LDADD)
 endif

@@ -5,13 +5,14 @@
 /*
  * Process-wide counters of the forwarder, updated by workers with relaxed
  * atomics (no lock on the data path) and rendered as Prometheus text by
- * the admin listener. Per-origin counters live in slots found by origin
- * name, so they survive reloads that rebuild the origins.
+ * the admin listener (core/prom.h). Per-origin counters live in slots
+ * found by origin name, so they survive reloads that rebuild the origins.
  */
 
 #include <stdatomic.h>
 
 #include "core/buf.h"
+#include "core/prom.h"
 
 struct egf_config;
 
@@ -27,10 +28,7 @@ enum egf_error {
 	EGF_E_COUNT
 };
 
-#define EGF_LAT_BUCKETS 12
-
 struct egf_origin_stats {
-	char name[64];
 	atomic_ulong requests;
 	atomic_ulong errors[EGF_E_COUNT];
 	atomic_ulong retries;
@@ -49,8 +47,7 @@ struct egf_metrics {
 	atomic_ulong tls_in_full; /* inbound TLS handshakes */
 	atomic_ulong tls_in_resumed;
 	atomic_ulong tls_in_failed;
-	atomic_ulong latency[EGF_LAT_BUCKETS + 1];
-	atomic_ulong latency_sum_us;
+	struct egd_histogram latency;
 	atomic_ulong reloads;
 	atomic_ulong reload_errors;
 };
@@ -59,12 +56,12 @@ extern struct egf_metrics egf_metrics;
 
 static inline void egf_count(atomic_ulong *c)
 {
-	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+	egd_count(c);
 }
 
 static inline void egf_gauge(atomic_long *g, long delta)
 {
-	atomic_fetch_add_explicit(g, delta, memory_order_relaxed);
+	egd_gauge(g, delta);
 }
 
 /* The slot of origin `name` (copied on first sight; a bounded table whose

@@ -4,7 +4,8 @@
 
 /*
  * Process-wide counters, updated by workers with relaxed atomics (no lock
- * on the data path) and rendered as Prometheus text by the admin listener.
+ * on the data path) and rendered as Prometheus text by the admin listener
+ * (core/prom.h).
  */
 
 #include <stdatomic.h>
@@ -12,6 +13,7 @@
 #include <edgeguard/edgeguard.h>
 
 #include "core/buf.h"
+#include "core/prom.h"
 
 struct vf_config;
 
@@ -21,8 +23,6 @@ enum vf_backend_error {
 	VF_BE_PROTOCOL, /* unparsable response */
 	VF_BE_COUNT
 };
-
-#define VF_LAT_BUCKETS 12
 
 struct vf_metrics {
 	atomic_ulong decisions[EG_REASON_COUNT][3]; /* [reason][event] */
@@ -35,8 +35,7 @@ struct vf_metrics {
 	atomic_ulong backend_errors[VF_BE_COUNT];
 	atomic_ulong backend_retries; /* pooled connection found closed */
 	atomic_ulong bad_requests;
-	atomic_ulong latency[VF_LAT_BUCKETS + 1];
-	atomic_ulong latency_sum_us;
+	struct egd_histogram latency;
 	atomic_ulong reloads;
 	atomic_ulong reload_errors;
 };
@@ -45,7 +44,7 @@ extern struct vf_metrics vf_metrics;
 
 static inline void vf_count(atomic_ulong *c)
 {
-	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+	egd_count(c);
 }
 
 /* One decision of `rule` (borrowed; copied on first sight). */
