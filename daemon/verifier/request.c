@@ -7,16 +7,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/fwd.h"
 #include "core/hop.h"
 #include "core/log.h"
 #include "verifier/metrics.h"
 #include "verifier/verifier.h"
 
-#define BIN_SIZE	 16384
-#define BOUT_EXTRA	 32768
-#define RESP_HEAD_MAX	 49152
-#define RESP_HEADERS_MAX 256
-#define CHAIN_MAX	 16
+#define CHAIN_MAX 16
 
 /* Trailer fields travel inside the body, past the header rewrite: one that
  * a backend merging trailers into the head would take for framing,
@@ -53,99 +50,27 @@ static int cstr(const char *p, size_t len, char *buf, size_t buflen)
 	return 0;
 }
 
-static int lazy_buffers(struct vf_conn *c)
+/* RFC 7239 6: an IPv6 node is quoted and bracketed; a unix socket peer
+ * ("unix:") has no address to give. */
+static bool put_forwarded(struct egd_buf *o, const char *ip)
 {
-	if (c->bout.data == NULL &&
-	    egd_buf_init(&c->bout,
-			 c->cfg->limits.max_header_bytes + BOUT_EXTRA) == -1)
-		return -1;
-	if (c->bin.data == NULL && egd_buf_init(&c->bin, BIN_SIZE) == -1)
-		return -1;
-	if (!c->resp_init) {
-		if (egd_http_init(&c->resp, true, RESP_HEAD_MAX,
-				  RESP_HEADERS_MAX) == -1)
-			return -1;
-		c->resp_init = true;
-	}
-	return 0;
-}
-
-/* RFC 9110 9.2.2: a request a client may send twice. Only those without a
- * body are resent, so the copy is the head alone. */
-static bool replayable(const llhttp_t *p)
-{
-	switch (p->method) {
-	case HTTP_GET:
-	case HTTP_HEAD:
-	case HTTP_OPTIONS:
-	case HTTP_TRACE:
-	case HTTP_PUT:
-	case HTTP_DELETE:
-		break;
-	default:
-		return false;
-	}
-	return (p->flags & F_CHUNKED) == 0 &&
-	       ((p->flags & F_CONTENT_LENGTH) == 0 || p->content_length == 0);
-}
-
-static bool put_forwarded(struct vf_conn *c, struct egd_buf *o)
-{
-	const struct egd_http *h = &c->req;
-	bool first = true;
-
-	/* One X-Forwarded-For: what the edge said, then who we saw. */
-	if (!egd_buf_appends(o, "X-Forwarded-For: "))
-		return false;
-	for (int i = egd_http_find(h, "X-Forwarded-For", 0); i != -1;
-	     i = egd_http_find(h, "X-Forwarded-For", (unsigned)i + 1)) {
-		if (!egd_buf_append(o, ", ", first ? 0 : 2) ||
-		    !egd_buf_append(o, egd_http_str(h, h->hdr[i].value),
-				    h->hdr[i].value_len))
-			return false;
-		first = false;
-	}
-	if (!egd_buf_printf(o, "%s%s\r\n", first ? "" : ", ", c->ip))
-		return false;
-	/* RFC 7239 6: an IPv6 node is quoted and bracketed; a unix socket
-	 * peer has no address to give. */
-	if (strncmp(c->ip, "unix:", 5) == 0)
+	if (strncmp(ip, "unix:", 5) == 0)
 		return egd_buf_appends(
 			o, "Forwarded: for=unknown;proto=https\r\n");
 	return egd_buf_printf(o, "Forwarded: for=%s%s%s;proto=https\r\n",
-			      strchr(c->ip, ':') ? "\"[" : "", c->ip,
-			      strchr(c->ip, ':') ? "]\"" : "");
+			      strchr(ip, ':') ? "\"[" : "", ip,
+			      strchr(ip, ':') ? "]\"" : "");
 }
 
 static bool put_head(struct vf_conn *c, const struct eg_decision *d,
 		     const struct eg_der *chain, size_t n)
 {
-	const struct egd_http *h = &c->req;
 	struct egd_buf *o = &c->bout;
 
-	if (!egd_buf_printf(o, "%s ",
-			    llhttp_method_name(llhttp_get_method(
-				    (llhttp_t *)&h->parser))) ||
-	    !egd_buf_append(o, egd_http_str(h, h->url), h->url_len) ||
-	    !egd_buf_printf(o, " HTTP/1.%d\r\n", c->req_http10 ? 0 : 1))
-		return false;
-	for (unsigned i = 0; i < h->n; i++) {
-		const char *name = egd_http_str(h, h->hdr[i].name);
-		size_t nlen = h->hdr[i].name_len;
-
-		if (egd_is_hop_header(name, nlen) ||
-		    vf_is_identity_header(name, nlen) ||
-		    egd_http_name_is(h, i, "X-Forwarded-For") ||
-		    egd_connection_lists(h, name, nlen))
-			continue;
-		if (!egd_buf_append(o, name, nlen) ||
-		    !egd_buf_append(o, ": ", 2) ||
-		    !egd_buf_append(o, egd_http_str(h, h->hdr[i].value),
-				    h->hdr[i].value_len) ||
-		    !egd_buf_append(o, "\r\n", 2))
-			return false;
-	}
-	return put_forwarded(c, o) &&
+	/* The edge's X-Forwarded-For, then who we saw. */
+	return egd_fwd_put_head(o, &c->req, c->req_http10,
+				vf_is_identity_header) &&
+	       egd_fwd_put_xff(o, &c->req, c->ip) && put_forwarded(o, c->ip) &&
 	       vf_identity_headers(o, vf_worker_config(c->w), chain, n, d) &&
 	       egd_buf_append(o, "\r\n", 2);
 }
@@ -201,7 +126,8 @@ int vf_request_head(struct vf_conn *c)
 		vf_conn_reply(c, 403, "text/plain", NULL, body, true);
 		return -1;
 	}
-	if (lazy_buffers(c) == -1) {
+	if (egd_fwd_buffers(&c->bout, &c->bin, &c->resp, &c->resp_init,
+			    c->cfg->limits.max_header_bytes) == -1) {
 		vf_conn_reply(c, 500, NULL, NULL, "500 Internal Server Error\n",
 			      true);
 		return -1;
@@ -216,7 +142,7 @@ int vf_request_head(struct vf_conn *c)
 	}
 	egd_http_next(&c->resp);
 	c->resp.no_body = c->head_method_head;
-	replay = replayable(&c->req.parser);
+	replay = egd_fwd_replayable(&c->req.parser);
 	c->be = vf_backend_get(c->w, c, false, !replay);
 	c->be_start = c->be_last_io = ev_now(c->w->loop);
 	if (c->be == NULL) {
