@@ -1,11 +1,21 @@
 # nginx dynamic module and Apache httpd module (issue 5). Each is built by
 # its server's own tool chain (nginx's configure from nginx-dev, apxs from
-# apache2-dev) against this tree's libedgeguard, linked to the shared
-# library with a RUNPATH of $(libdir); the tests point LD_LIBRARY_PATH at
-# lib/.libs instead.
+# apache2-dev) against this tree's shared libedgeguard; the tests point
+# LD_LIBRARY_PATH at lib/.libs.
+#
+# The library is named by its file, not by -L and -l: given a -L directory
+# holding an uninstalled libedgeguard.la, apxs's libtool would record that
+# build directory as the module's RUNPATH. The module keeps only what an
+# installed one needs: a RUNPATH of $(libdir) when the dynamic loader does
+# not search it anyway, by libtool's own rule (sys_lib_dlsearch_path_spec),
+# so a build for /usr has none and one for /opt/edgeguard finds its library.
+EG_PLUGIN_RPATH = $$($(LIBTOOL) --config | \
+	sed -n 's/^sys_lib_dlsearch_path_spec="\(.*\)"$$/ \1 /p' | \
+	grep -qF ' $(libdir) ' || echo '$(libdir)')
 EG_PLUGIN_ENV = EDGEGUARD_INCS='$(abs_top_srcdir)/lib/include' \
-	EDGEGUARD_LIBS='-L$(abs_top_builddir)/lib/.libs -ledgeguard' \
-	EDGEGUARD_RPATH='$(libdir)' EG_WARN_CFLAGS='$(EG_WARN_CFLAGS)' MAKE='$(MAKE)'
+	EDGEGUARD_LIBS='$(abs_top_builddir)/lib/.libs/libedgeguard.so' \
+	EDGEGUARD_RPATH="$(EG_PLUGIN_RPATH)" \
+	EG_WARN_CFLAGS='$(EG_WARN_CFLAGS)' MAKE='$(MAKE)'
 
 EG_NGINX_MODULE_FILES = \
 	plugins/nginx/ngx_http_edgeguard.h \

@@ -22,6 +22,16 @@ case " ${EG_WARN_CFLAGS:-} " in *" -Werror "*) werror=-Wc,-Werror ;; esac
 
 incs=
 for d in ${EDGEGUARD_INCS:-}; do incs="$incs -I$d"; done
+# apxs's libtool silently drops a shared library named by its file, so such
+# a name goes to the linker as it is (the tree's build names the file: a -L
+# directory holding an uninstalled .la would become the module's RUNPATH).
+libs=
+for w in ${EDGEGUARD_LIBS:--ledgeguard}; do
+	case $w in
+	*.so) libs="$libs -Wl,$w" ;;
+	*) libs="$libs $w" ;;
+	esac
+done
 rpath=
 if [ -n "${EDGEGUARD_RPATH:-}" ]; then
 	rpath="-Wl,-Wl,-rpath,$EDGEGUARD_RPATH -Wl,-Wl,--enable-new-dtags"
@@ -30,7 +40,7 @@ fi
 # shellcheck disable=SC2086 # word splitting of the flag lists is intended
 "$apxs" -c -Wc,-Wall -Wc,-Wextra -Wc,-Wno-unused-parameter \
 	-Wc,-Wno-missing-field-initializers $werror $incs $rpath \
-	-o mod_edgeguard.la mod_edgeguard.c ${EDGEGUARD_LIBS:--ledgeguard} -lgnutls -lssl -lcrypto >apxs.log 2>&1 || {
+	-o mod_edgeguard.la mod_edgeguard.c $libs -lgnutls -lssl -lcrypto >apxs.log 2>&1 || {
 	cat apxs.log >&2
 	exit 1
 }
