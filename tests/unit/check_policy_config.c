@@ -132,6 +132,9 @@ static struct eg_policy *load_ok(const char *name, const char *text)
 /* ------------------------------------------------------------------ */
 
 #define TRUST "  trust = { ca_files = [ \"@CA@\" ]; };\n"
+/* A policy group with the trust every row needs around `body`. */
+#define POLICY(body) "policy = {\n" TRUST body "};\n"
+#define RULES(rules) POLICY("  rules = (\n" rules "  );\n")
 
 struct bad_row {
 	const char *text;
@@ -143,24 +146,19 @@ struct bad_row {
 
 static const struct bad_row bad_rows[] = {
 	/* 0 */
-	{"policy = {\n" TRUST "  default = { allow_any = = true; };\n"
-	 "};\n",
-	 EG_E_CONFIG, 3, NULL, "syntax error"},
+	{POLICY("  default = { allow_any = = true; };\n"), EG_E_CONFIG, 3, NULL,
+	 "syntax error"},
 	{"verifier = { workers = 2; };\n", EG_E_CONFIG, 0, NULL, "no `policy"},
 	{"policy = 5;\n", EG_E_CONFIG, 1, "policy", "expected a group"},
-	{"policy = {\n" TRUST "  default = {\n"
-	 "    allwo = { dns = [ \"a.example.com\" ]; };\n"
-	 "  };\n"
-	 "};\n",
+	{POLICY("  default = {\n"
+		"    allwo = { dns = [ \"a.example.com\" ]; };\n"
+		"  };\n"),
 	 EG_E_CONFIG, 4, "policy.default.allwo", "unknown key"},
-	{"policy = {\n" TRUST "  trsut = { };\n"
-	 "  default = { allow_any = true; };\n"
-	 "};\n",
+	{POLICY("  trsut = { };\n"
+		"  default = { allow_any = true; };\n"),
 	 EG_E_CONFIG, 3, "policy.trsut", "unknown key"},
 	/* 5 */
-	{"policy = {\n" TRUST
-	 "  default = { allow = { dns = \"a.example.com\"; }; };\n"
-	 "};\n",
+	{POLICY("  default = { allow = { dns = \"a.example.com\"; }; };\n"),
 	 EG_E_CONFIG, 3, "policy.default.allow.dns",
 	 "expected a list: write [ \"a.example.com\" ]"},
 	{"policy = {\n"
@@ -168,41 +166,28 @@ static const struct bad_row bad_rows[] = {
 	 "  default = { allow_any = true; };\n"
 	 "};\n",
 	 EG_E_CONFIG, 2, "policy.trust.ca_files", "expected a list"},
-	{"policy = {\n" TRUST "  default = { allow = { dns = [ 5 ]; }; };\n"
-	 "};\n",
-	 EG_E_CONFIG, 3, "policy.default.allow.dns.[0]", "expected a string"},
-	{"policy = {\n" TRUST "  rules = (\n"
-	 "    { name = \"a\"; hosts = [ \"a.example.com\" ]; allow_any = "
-	 "true; },\n"
-	 "    { name = \"b\"; hosts = [ \"b.example.com\" ];\n"
-	 "      allow = { dns = [ \"ok.example.com\",\n"
-	 "                        \"a*.example.com\" ]; }; }\n"
-	 "  );\n"
-	 "};\n",
+	{POLICY("  default = { allow = { dns = [ 5 ]; }; };\n"), EG_E_CONFIG, 3,
+	 "policy.default.allow.dns.[0]", "expected a string"},
+	{RULES("    { name = \"a\"; hosts = [ \"a.example.com\" ];"
+	       " allow_any = true; },\n"
+	       "    { name = \"b\"; hosts = [ \"b.example.com\" ];\n"
+	       "      allow = { dns = [ \"ok.example.com\",\n"
+	       "                        \"a*.example.com\" ]; }; }\n"),
 	 EG_E_CONFIG, 7, "policy.rules.[1].allow.dns.[1]", "wildcard"},
-	{"policy = {\n" TRUST
-	 "  default = { allow = { uri = [ \"spiffe://example.net/*/x\" ]; "
-	 "}; };\n"
-	 "};\n",
+	{POLICY("  default = { allow = {"
+		" uri = [ \"spiffe://example.net/*/x\" ]; }; };\n"),
 	 EG_E_CONFIG, 3, "policy.default.allow.uri.[0]", "'*'"},
 	/* 10 */
-	{"policy = {\n" TRUST
-	 "  default = { allow = { ip = [ \"10.0.0.0/8\", \"10.0.0.1/8\" ]; "
-	 "}; };\n"
-	 "};\n",
+	{POLICY("  default = { allow = {"
+		" ip = [ \"10.0.0.0/8\", \"10.0.0.1/8\" ]; }; };\n"),
 	 EG_E_CONFIG, 3, "policy.default.allow.ip.[1]", "host bits"},
-	{"policy = {\n" TRUST
-	 "  default = { allow = { sha256 = [ \"abcd\" ]; }; };\n"
-	 "};\n",
+	{POLICY("  default = { allow = { sha256 = [ \"abcd\" ]; }; };\n"),
 	 EG_E_CONFIG, 3, "policy.default.allow.sha256.[0]", "SHA-256"},
-	{"policy = {\n" TRUST "  default = {\n"
-	 "    allow = { spki_sha256 = [ \"00:11\" ]; };\n"
-	 "  };\n"
-	 "};\n",
+	{POLICY("  default = {\n"
+		"    allow = { spki_sha256 = [ \"00:11\" ]; };\n"
+		"  };\n"),
 	 EG_E_CONFIG, 4, "policy.default.allow.spki_sha256.[0]", "SHA-256"},
-	{"policy = {\n" TRUST
-	 "  default = { allow = { email = [ \"nobody\" ]; }; };\n"
-	 "};\n",
+	{POLICY("  default = { allow = { email = [ \"nobody\" ]; }; };\n"),
 	 EG_E_CONFIG, 3, "policy.default.allow.email.[0]", "local@domain"},
 	{"policy = {\n"
 	 "  default = { allow_any = true; };\n"
@@ -275,113 +260,68 @@ static const struct bad_row bad_rows[] = {
 	 "};\n",
 	 EG_E_CONFIG, 3, "policy.trust.crl_file", "unknown key"},
 	/* 25 */
-	{"policy = {\n" TRUST "  rules = (\n"
-	 "    { name = \"a\"; paths = [ \"/a\" ]; allow_any = true;\n"
-	 "      mode = \"audit\"; }\n"
-	 "  );\n"
-	 "};\n",
+	{RULES("    { name = \"a\"; paths = [ \"/a\" ]; allow_any = true;\n"
+	       "      mode = \"audit\"; }\n"),
 	 EG_E_CONFIG, 5, "policy.rules.[0].mode",
 	 "expected \"enforce\" or \"log-only\""},
-	{"policy = {\n" TRUST "  rules = (\n"
-	 "    { paths = [ \"/a\" ]; allow_any = true; }\n"
-	 "  );\n"
-	 "};\n",
-	 EG_E_CONFIG, 4, "policy.rules.[0]", "needs a name"},
-	{"policy = {\n" TRUST "  rules = (\n"
-	 "    { name = \"\"; paths = [ \"/a\" ]; allow_any = true; }\n"
-	 "  );\n"
-	 "};\n",
+	{RULES("    { paths = [ \"/a\" ]; allow_any = true; }\n"), EG_E_CONFIG,
+	 4, "policy.rules.[0]", "needs a name"},
+	{RULES("    { name = \"\"; paths = [ \"/a\" ]; allow_any = true; }\n"),
 	 EG_E_CONFIG, 4, "policy.rules.[0].name", "must not be empty"},
-	{"policy = {\n" TRUST "  rules = (\n"
-	 "    { name = \"a\"; allow_any = true; }\n"
-	 "  );\n"
-	 "};\n",
-	 EG_E_CONFIG, 4, "policy.rules.[0]", "matches every request"},
-	{"policy = {\n" TRUST "  rules = (\n"
-	 "    { name = \"a\"; paths = [ \"/a\" ]; }\n"
-	 "  );\n"
-	 "};\n",
-	 EG_E_CONFIG, 4, "policy.rules.[0]", "admits nobody"},
+	{RULES("    { name = \"a\"; allow_any = true; }\n"), EG_E_CONFIG, 4,
+	 "policy.rules.[0]", "matches every request"},
+	{RULES("    { name = \"a\"; paths = [ \"/a\" ]; }\n"), EG_E_CONFIG, 4,
+	 "policy.rules.[0]", "admits nobody"},
 	/* 30 */
-	{"policy = {\n" TRUST "  rules = (\n"
-	 "    { name = \"a\"; paths = [ \"/a\" ]; allow = { }; }\n"
-	 "  );\n"
-	 "};\n",
+	{RULES("    { name = \"a\"; paths = [ \"/a\" ]; allow = { }; }\n"),
 	 EG_E_CONFIG, 4, "policy.rules.[0]", "admits nobody"},
-	{"policy = {\n" TRUST "  default = { mode = \"log-only\"; };\n"
-	 "};\n",
-	 EG_E_CONFIG, 3, "policy.default", "admits nobody"},
-	{"policy = {\n" TRUST "  default = { allow_any = true;\n"
-	 "              allow = { cn = [ \"edge\" ]; }; };\n"
-	 "};\n",
+	{POLICY("  default = { mode = \"log-only\"; };\n"), EG_E_CONFIG, 3,
+	 "policy.default", "admits nobody"},
+	{POLICY("  default = { allow_any = true;\n"
+		"              allow = { cn = [ \"edge\" ]; }; };\n"),
 	 EG_E_CONFIG, 4, "policy.default.allow", "contradicts"},
-	{"policy = {\n" TRUST "  default = { allow_any = \"yes\"; };\n"
-	 "};\n",
-	 EG_E_CONFIG, 3, "policy.default.allow_any", "true or false"},
-	{"policy = {\n" TRUST "  rules = (\n"
-	 "    { name = \"a\"; paths = [ \"/a\" ]; allow_any = true; },\n"
-	 "    { name = \"a\"; paths = [ \"/b\" ]; allow_any = true; }\n"
-	 "  );\n"
-	 "};\n",
+	{POLICY("  default = { allow_any = \"yes\"; };\n"), EG_E_CONFIG, 3,
+	 "policy.default.allow_any", "true or false"},
+	{RULES("    { name = \"a\"; paths = [ \"/a\" ]; allow_any = true; },\n"
+	       "    { name = \"a\"; paths = [ \"/b\" ]; allow_any = true; }\n"),
 	 EG_E_CONFIG, 5, "policy.rules.[1]", "duplicate rule name \"a\""},
 	/* 35 */
-	{"policy = {\n" TRUST "  default = { allow_any = true;\n"
-	 "              hosts = [ \"a.example.com\" ]; };\n"
-	 "};\n",
+	{POLICY("  default = { allow_any = true;\n"
+		"              hosts = [ \"a.example.com\" ]; };\n"),
 	 EG_E_CONFIG, 4, "policy.default.hosts", "every request"},
-	{"policy = {\n" TRUST "  default = { allow_any = true;\n"
-	 "              paths = [ \"/admin\" ]; };\n"
-	 "};\n",
+	{POLICY("  default = { allow_any = true;\n"
+		"              paths = [ \"/admin\" ]; };\n"),
 	 EG_E_CONFIG, 4, "policy.default.paths", "every request"},
-	{"policy = {\n" TRUST "  require_client_auth_eku = \"yes\";\n"
-	 "  default = { allow_any = true; };\n"
-	 "};\n",
+	{POLICY("  require_client_auth_eku = \"yes\";\n"
+		"  default = { allow_any = true; };\n"),
 	 EG_E_CONFIG, 3, "policy.require_client_auth_eku", "true or false"},
-	{"policy = {\n" TRUST "  rules = (\n"
-	 "    { name = \"a\"; hosts = [ \"ok.example.com\",\n"
-	 "                            \"exa mple.com\" ]; allow_any = true; "
-	 "}\n"
-	 "  );\n"
-	 "};\n",
+	{RULES("    { name = \"a\"; hosts = [ \"ok.example.com\",\n"
+	       "                            \"exa mple.com\" ];"
+	       " allow_any = true; }\n"),
 	 EG_E_CONFIG, 5, "policy.rules.[0].hosts.[1]", "not a host name"},
-	{"policy = {\n" TRUST "  rules = (\n"
-	 "    { name = \"a\"; paths = [ \"admin\" ]; allow_any = true; }\n"
-	 "  );\n"
-	 "};\n",
+	{RULES("    { name = \"a\"; paths = [ \"admin\" ];"
+	       " allow_any = true; }\n"),
 	 EG_E_CONFIG, 4, "policy.rules.[0].paths.[0]", "path prefix"},
 	/* 40 */
-	{"policy = {\n" TRUST "  rules = (\n"
-	 "    { name = \"a\"; paths = [ \"/adm*\" ]; allow_any = true; }\n"
-	 "  );\n"
-	 "};\n",
+	{RULES("    { name = \"a\"; paths = [ \"/adm*\" ];"
+	       " allow_any = true; }\n"),
 	 EG_E_CONFIG, 4, "policy.rules.[0].paths.[0]", "path prefix"},
-	{"policy = {\n" TRUST "  rules = (\n"
-	 "    { name = \"a\"; paths = [ \"/a%zz\" ]; allow_any = true; }\n"
-	 "  );\n"
-	 "};\n",
+	{RULES("    { name = \"a\"; paths = [ \"/a%zz\" ];"
+	       " allow_any = true; }\n"),
 	 EG_E_CONFIG, 4, "policy.rules.[0].paths.[0]", "normalised"},
-	{"policy = {\n" TRUST "  rules = { };\n"
-	 "};\n",
-	 EG_E_CONFIG, 3, "policy.rules", "expected a list"},
-	{"policy = {\n" TRUST "  rules = ( \"a\" );\n"
-	 "};\n",
-	 EG_E_CONFIG, 3, "policy.rules.[0]", "expected a group"},
-	{"policy = {\n" TRUST "  default = { allow = [ \"edge\" ]; };\n"
-	 "};\n",
-	 EG_E_CONFIG, 3, "policy.default.allow", "expected a group"},
+	{POLICY("  rules = { };\n"), EG_E_CONFIG, 3, "policy.rules",
+	 "expected a list"},
+	{POLICY("  rules = ( \"a\" );\n"), EG_E_CONFIG, 3, "policy.rules.[0]",
+	 "expected a group"},
+	{POLICY("  default = { allow = [ \"edge\" ]; };\n"), EG_E_CONFIG, 3,
+	 "policy.default.allow", "expected a group"},
 	/* 45 */
-	{"policy = {\n" TRUST
-	 "  default = { allow = { dsn = [ \"a.example.com\" ]; }; };\n"
-	 "};\n",
+	{POLICY("  default = { allow = { dsn = [ \"a.example.com\" ]; }; };\n"),
 	 EG_E_CONFIG, 3, "policy.default.allow.dsn", "unknown key"},
-	{"policy = {\n" TRUST "  rules = (\n"
-	 "    { name = \"a\"; path = [ \"/a\" ]; allow_any = true; }\n"
-	 "  );\n"
-	 "};\n",
+	{RULES("    { name = \"a\"; path = [ \"/a\" ]; allow_any = true; }\n"),
 	 EG_E_CONFIG, 4, "policy.rules.[0].path", "unknown key"},
-	{"policy = {\n" TRUST "  default = { allow = { cn = [ \"\" ]; }; };\n"
-	 "};\n",
-	 EG_E_CONFIG, 3, "policy.default.allow.cn.[0]", "must not be empty"},
+	{POLICY("  default = { allow = { cn = [ \"\" ]; }; };\n"), EG_E_CONFIG,
+	 3, "policy.default.allow.cn.[0]", "must not be empty"},
 };
 
 #define N_BAD (sizeof(bad_rows) / sizeof(bad_rows[0]))
