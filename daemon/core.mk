@@ -33,7 +33,8 @@ daemon_core_libegcore_la_SOURCES = \
 	daemon/core/prom.c daemon/core/prom.h \
 	daemon/core/stream.c daemon/core/stream.h \
 	daemon/core/tls.c daemon/core/tls.h \
-	daemon/core/tls_client.c daemon/core/tls_client.h
+	daemon/core/tls_client.c daemon/core/tls_client.h \
+	daemon/core/worker.c daemon/core/worker.h
 daemon_core_libegcore_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) \
 	$(LIBCONFIG_CFLAGS) $(LLHTTP_CFLAGS)
 daemon_core_libegcore_la_LIBADD = $(EG_LLHTTP_LIBS) $(GNUTLS_LIBS) \

@@ -22,14 +22,13 @@
 #include "core/buf.h"
 #include "core/http1.h"
 #include "core/stream.h"
+#include "core/worker.h"
 #include "forwarder/fconfig.h"
 #include "forwarder/metrics.h"
 #include "forwarder/probe.h"
 
-#define EGF_WORKER_MAGIC   0x46575231u
-#define EGF_LISTENER_MAGIC 0x464c5331u
-#define EGF_CONN_MAGIC	   0x46434e31u
-#define EGF_UP_MAGIC	   0x46555031u
+#define EGF_CONN_MAGIC 0x46434e31u
+#define EGF_UP_MAGIC   0x46555031u
 
 enum egf_kind {
 	EGF_PROXY, /* plain HTTP from the edge proxy, forwarded to origins */
@@ -38,16 +37,6 @@ enum egf_kind {
 
 struct egf_worker;
 struct egf_conn;
-
-struct egf_listener {
-	unsigned magic;
-	enum egf_kind kind;
-	int fd;
-	bool owns_fd; /* false: a unix socket shared by all workers */
-	bool tls;     /* connections start with a TLS handshake */
-	ev_io io;
-	struct egf_worker *w; /* borrowed */
-};
 
 enum egf_up_state { UP_CONNECTING, UP_HANDSHAKING, UP_READY };
 
@@ -137,41 +126,29 @@ struct egf_pool {
 	unsigned n;
 };
 
+/* A core worker (core/worker.h: loop, listeners, draining, n_conns)
+ * with the forwarder's connections and origin pools. */
 struct egf_worker {
-	unsigned magic;
-	unsigned id;
-	struct ev_loop *loop;
-	pthread_t thread;
-	bool threaded; /* false: the main thread's admin loop */
-	bool started;  /* its thread runs */
-	ev_async wake;
-	ev_timer drain_timer;
-	ev_timer sweep_timer; /* closes pooled connections idle too long */
-	atomic_bool stop;     /* set by main: drain and exit */
-	atomic_bool refresh;  /* set by main: a new config is published */
-	bool draining;
+	EGD_WORKER_EMBED;
+	ev_timer sweep_timer;	/* closes pooled connections idle too long */
 	struct egf_config *cfg; /* held: newest config seen */
 	unsigned cfg_gen;
-	struct egf_pool *pools;		/* owned, one per origin of cfg */
-	struct egf_listener *listeners; /* owned array */
-	size_t n_listeners;
+	struct egf_pool *pools; /* owned, one per origin of cfg */
 	struct egf_conn *conns; /* list of live connections */
-	unsigned n_conns;
 };
 
-/* worker.c */
+/* worker.c: egd_worker_init() with the forwarder's callbacks. */
 int egf_worker_init(struct egf_worker *w, unsigned id, bool threaded);
-int egf_worker_add_listener(struct egf_worker *w, enum egf_kind kind, int fd,
-			    bool owns_fd, bool tls);
-int egf_worker_start(struct egf_worker *w);
-void egf_worker_post_stop(struct egf_worker *w);
-void egf_worker_post_refresh(struct egf_worker *w);
-void egf_worker_join(struct egf_worker *w);
+/* Closes everything and drops the config held. */
 void egf_worker_free(struct egf_worker *w);
 /* The worker's current config, refreshed when a new one was published
  * (which empties the pools made for the previous one). Borrowed. */
 struct egf_config *egf_worker_config(struct egf_worker *w);
-void egf_worker_maybe_exit(struct egf_worker *w);
+
+static inline void egf_worker_maybe_exit(struct egf_worker *w)
+{
+	egd_worker_maybe_exit(&w->core);
+}
 
 /* conn.c: takes ownership of fd; `tls`: a TLS listener's connection. */
 void egf_conn_accept(struct egf_worker *w, enum egf_kind kind, bool tls, int fd,

@@ -129,7 +129,7 @@ static void reload(const char *why)
 			open_log(next);
 		egf_config_publish(next);
 		for (unsigned i = 0; i < n_workers; i++)
-			egf_worker_post_refresh(&workers[i]);
+			egd_worker_post_refresh(&workers[i].core);
 		egf_count(&egf_metrics.reloads);
 		egd_log(EGD_NOTICE, "configuration reloaded");
 	}
@@ -198,7 +198,7 @@ static int open_listener(struct egf_worker *w, enum egf_kind kind, bool tls,
 			return -1;
 		owns = true;
 	}
-	if (egf_worker_add_listener(w, kind, fd, owns, tls) == -1) {
+	if (egd_worker_add_listener(&w->core, kind, tls, fd, owns) == -1) {
 		snprintf(err, sizeof(err), "out of memory");
 		if (shared_fd == -1)
 			close(fd);
@@ -319,13 +319,13 @@ static int run(struct egf_config *cfg)
 		sigaddset(&block, signums[i]);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (unsigned i = 0; i < n_workers; i++)
-		if (egf_worker_start(&workers[i]) == -1) {
+		if (egd_worker_start(&workers[i].core) == -1) {
 			pthread_sigmask(SIG_SETMASK, &old, NULL);
 			egd_log(EGD_ERR, "cannot start worker %u", i);
 			goto out_stop;
 		}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	egf_worker_start(&admin);
+	egd_worker_start(&admin.core);
 	for (int i = 0; i < 4; i++) {
 		ev_signal_init(&sigs[i], signal_cb, signums[i]);
 		ev_signal_start(admin.loop, &sigs[i]);
@@ -346,10 +346,10 @@ static int run(struct egf_config *cfg)
 out_stop:
 	for (unsigned i = 0; i < n_workers; i++)
 		if (workers[i].started)
-			egf_worker_post_stop(&workers[i]);
+			egd_worker_post_stop(&workers[i].core);
 	for (unsigned i = 0; i < n_workers; i++)
 		if (workers[i].started)
-			egf_worker_join(&workers[i]);
+			egd_worker_join(&workers[i].core);
 out:
 	for (unsigned i = 0; workers != NULL && i < n_workers; i++)
 		egf_worker_free(&workers[i]);

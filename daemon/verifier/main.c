@@ -80,7 +80,7 @@ static void reload(const char *why)
 					  "change only at restart");
 		vf_config_publish(next);
 		for (unsigned i = 0; i < n_workers; i++)
-			vf_worker_post_refresh(&workers[i]);
+			egd_worker_post_refresh(&workers[i].core);
 		vf_count(&vf_metrics.reloads);
 		egd_log(EGD_NOTICE, "configuration reloaded");
 	}
@@ -155,7 +155,7 @@ static int open_listener(struct vf_worker *w, enum vf_kind kind,
 			return -1;
 		owns = true;
 	}
-	if (vf_worker_add_listener(w, kind, fd, owns) == -1) {
+	if (egd_worker_add_listener(&w->core, kind, false, fd, owns) == -1) {
 		snprintf(err, sizeof(err), "out of memory");
 		if (shared_fd == -1)
 			close(fd);
@@ -286,13 +286,13 @@ int main(int argc, char **argv)
 		sigaddset(&block, signums[i]);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (unsigned i = 0; i < n_workers; i++)
-		if (vf_worker_start(&workers[i]) == -1) {
+		if (egd_worker_start(&workers[i].core) == -1) {
 			pthread_sigmask(SIG_SETMASK, &old, NULL);
 			egd_log(EGD_ERR, "cannot start worker %u", i);
 			goto out_stop;
 		}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	vf_worker_start(&admin);
+	egd_worker_start(&admin.core);
 	for (int i = 0; i < 4; i++) {
 		ev_signal_init(&sigs[i], signal_cb, signums[i]);
 		ev_signal_start(admin.loop, &sigs[i]);
@@ -311,10 +311,10 @@ int main(int argc, char **argv)
 out_stop:
 	for (unsigned i = 0; i < n_workers; i++)
 		if (workers[i].started)
-			vf_worker_post_stop(&workers[i]);
+			egd_worker_post_stop(&workers[i].core);
 	for (unsigned i = 0; i < n_workers; i++)
 		if (workers[i].started)
-			vf_worker_join(&workers[i]);
+			egd_worker_join(&workers[i].core);
 out:
 	for (unsigned i = 0; workers != NULL && i < n_workers; i++)
 		vf_worker_free(&workers[i]);

@@ -20,12 +20,11 @@
 
 #include "core/buf.h"
 #include "core/http1.h"
+#include "core/worker.h"
 #include "verifier/vconfig.h"
 
-#define VF_WORKER_MAGIC	  0x56575231u
-#define VF_LISTENER_MAGIC 0x564c5331u
-#define VF_CONN_MAGIC	  0x56434e31u
-#define VF_BACKEND_MAGIC  0x56424b31u
+#define VF_CONN_MAGIC	 0x56434e31u
+#define VF_BACKEND_MAGIC 0x56424b31u
 
 enum vf_kind {
 	VF_PROXY, /* TLS from the edge, proxied to the backend */
@@ -34,15 +33,6 @@ enum vf_kind {
 };
 
 struct vf_worker;
-
-struct vf_listener {
-	unsigned magic;
-	enum vf_kind kind;
-	int fd;
-	bool owns_fd; /* false: a unix socket shared by all workers */
-	ev_io io;
-	struct vf_worker *w; /* borrowed */
-};
 
 /* An idle or attached backend connection. */
 struct vf_backend {
@@ -123,40 +113,28 @@ struct vf_conn {
 	size_t replay_len;
 };
 
+/* A core worker (core/worker.h: loop, listeners, draining, n_conns)
+ * with the verifier's connections and backend pool. */
 struct vf_worker {
-	unsigned magic;
-	unsigned id;
-	struct ev_loop *loop;
-	pthread_t thread;
-	bool threaded; /* false: the main thread's admin loop */
-	bool started;  /* its thread runs */
-	ev_async wake;
-	ev_timer drain_timer;
-	atomic_bool stop;    /* set by main: drain and exit */
-	atomic_bool refresh; /* set by main: a new config is published */
-	bool draining;
+	EGD_WORKER_EMBED;
 	struct vf_config *cfg; /* held: newest config seen */
 	unsigned cfg_gen;
-	struct vf_listener *listeners; /* owned array */
-	size_t n_listeners;
-	struct vf_conn *conns; /* list of live connections */
-	unsigned n_conns;
+	struct vf_conn *conns;	 /* list of live connections */
 	struct vf_backend *idle; /* pool of idle backend connections */
 	unsigned n_idle;
 };
 
-/* worker.c */
+/* worker.c: egd_worker_init() with the verifier's callbacks. */
 int vf_worker_init(struct vf_worker *w, unsigned id, bool threaded);
-int vf_worker_add_listener(struct vf_worker *w, enum vf_kind kind, int fd,
-			   bool owns_fd);
-int vf_worker_start(struct vf_worker *w);
-void vf_worker_post_stop(struct vf_worker *w);
-void vf_worker_post_refresh(struct vf_worker *w);
-void vf_worker_join(struct vf_worker *w);
+/* Closes everything and drops the config held. */
 void vf_worker_free(struct vf_worker *w);
 /* The worker's current config, refreshed when a new one was published. */
 struct vf_config *vf_worker_config(struct vf_worker *w);
-void vf_worker_maybe_exit(struct vf_worker *w);
+
+static inline void vf_worker_maybe_exit(struct vf_worker *w)
+{
+	egd_worker_maybe_exit(&w->core);
+}
 
 /* conn.c */
 void vf_conn_accept(struct vf_worker *w, enum vf_kind kind, int fd,

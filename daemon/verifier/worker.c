@@ -1,45 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "core/log.h"
 #include "verifier/verifier.h"
 
-static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+static struct vf_worker *vf_worker_of(struct egd_worker *core)
 {
-	struct vf_listener *l = io->data;
-	int one = 1;
+	return egd_container_of(core, struct vf_worker, core);
+}
 
-	(void)loop;
-	(void)revents;
-	if (l == NULL || l->magic != VF_LISTENER_MAGIC)
-		return;
-	/* Bounded batch: other listeners and connections get their turn. */
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		int fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd == -1) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE)
-				egd_log(EGD_ERR, "accept: %s", strerror(errno));
-			break;
-		}
-		if (ss.ss_family != AF_UNIX)
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-				   sizeof(one));
-		vf_conn_accept(l->w, l->kind, fd, (struct sockaddr *)&ss, len);
-	}
+static void accept_conn(struct egd_worker *core, const struct egd_listener *l,
+			int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	vf_conn_accept(vf_worker_of(core), (enum vf_kind)l->kind, fd, sa,
+		       salen);
 }
 
 struct vf_config *vf_worker_config(struct vf_worker *w)
@@ -58,39 +33,20 @@ struct vf_config *vf_worker_config(struct vf_worker *w)
 	return w->cfg;
 }
 
-void vf_worker_maybe_exit(struct vf_worker *w)
+/* Pooled backend connections were made for the previous configuration. */
+static void refresh(struct egd_worker *core)
 {
-	if (w->draining && w->n_conns == 0)
-		ev_break(w->loop, EVBREAK_ALL);
+	struct vf_worker *w = vf_worker_of(core);
+
+	vf_worker_config(w);
+	vf_pool_flush(w);
 }
 
-static void drain_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+static unsigned drain(struct egd_worker *core)
 {
-	struct vf_worker *w = t->data;
-
-	(void)revents;
-	if (w == NULL || w->magic != VF_WORKER_MAGIC)
-		return;
-	if (w->n_conns > 0)
-		egd_log(EGD_WARN,
-			"worker %u: drain deadline: closing %u "
-			"connections",
-			w->id, w->n_conns);
-	while (w->conns != NULL)
-		vf_conn_close(w->conns);
-	ev_break(loop, EVBREAK_ALL);
-}
-
-static void start_drain(struct vf_worker *w)
-{
+	struct vf_worker *w = vf_worker_of(core);
 	struct vf_conn *c, *next;
-	unsigned ms;
 
-	if (w->draining)
-		return;
-	w->draining = true;
-	for (size_t i = 0; i < w->n_listeners; i++)
-		ev_io_stop(w->loop, &w->listeners[i].io);
 	vf_pool_flush(w);
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
@@ -102,129 +58,34 @@ static void start_drain(struct vf_worker *w)
 		else
 			c->close_after = true;
 	}
-	ms = w->cfg ? w->cfg->limits.drain_timeout_ms : 10000;
-	ev_timer_init(&w->drain_timer, drain_timer_cb, ms / 1000.0, 0);
-	w->drain_timer.data = w;
-	ev_timer_start(w->loop, &w->drain_timer);
-	vf_worker_maybe_exit(w);
+	return w->cfg ? w->cfg->limits.drain_timeout_ms : 10000;
 }
 
-static void wake_cb(struct ev_loop *loop, ev_async *a, int revents)
+static void close_all(struct egd_worker *core)
 {
-	struct vf_worker *w = a->data;
+	struct vf_worker *w = vf_worker_of(core);
 
-	(void)loop;
-	(void)revents;
-	if (w == NULL || w->magic != VF_WORKER_MAGIC)
-		return;
-	if (atomic_exchange(&w->refresh, false)) {
-		vf_worker_config(w);
-		vf_pool_flush(w);
-	}
-	if (atomic_load(&w->stop))
-		start_drain(w);
+	while (w->conns != NULL)
+		vf_conn_close(w->conns);
+	vf_pool_flush(w);
 }
+
+static const struct egd_worker_ops ops = {
+	.accept = accept_conn,
+	.refresh = refresh,
+	.drain = drain,
+	.close_all = close_all,
+};
 
 int vf_worker_init(struct vf_worker *w, unsigned id, bool threaded)
 {
 	memset(w, 0, sizeof(*w));
-	w->magic = VF_WORKER_MAGIC;
-	w->id = id;
-	w->threaded = threaded;
-	w->loop = threaded ? ev_loop_new(EVFLAG_AUTO) : ev_default_loop(0);
-	if (w->loop == NULL)
-		return -1;
-	ev_async_init(&w->wake, wake_cb);
-	w->wake.data = w;
-	ev_async_start(w->loop, &w->wake);
-	/* The wake-up watcher must not keep a drained loop alive. */
-	ev_unref(w->loop);
-	return 0;
-}
-
-int vf_worker_add_listener(struct vf_worker *w, enum vf_kind kind, int fd,
-			   bool owns_fd)
-{
-	struct vf_listener *l;
-
-	/* Listeners are added before the loop runs: no watcher moves. */
-	l = realloc(w->listeners, (w->n_listeners + 1) * sizeof(*l));
-	if (l == NULL)
-		return -1;
-	w->listeners = l;
-	for (size_t i = 0; i < w->n_listeners; i++)
-		w->listeners[i].io.data = &w->listeners[i];
-	l = &w->listeners[w->n_listeners++];
-	memset(l, 0, sizeof(*l));
-	l->magic = VF_LISTENER_MAGIC;
-	l->kind = kind;
-	l->fd = fd;
-	l->owns_fd = owns_fd;
-	l->w = w;
-	ev_io_init(&l->io, accept_cb, fd, EV_READ);
-	l->io.data = l;
-	return 0;
-}
-
-static void *worker_main(void *arg)
-{
-	struct vf_worker *w = arg;
-
-	ev_run(w->loop, 0);
-	while (w->conns != NULL)
-		vf_conn_close(w->conns);
-	vf_pool_flush(w);
-	return NULL;
-}
-
-int vf_worker_start(struct vf_worker *w)
-{
-	for (size_t i = 0; i < w->n_listeners; i++)
-		ev_io_start(w->loop, &w->listeners[i].io);
-	if (!w->threaded)
-		return 0;
-	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
-		return -1;
-	w->started = true;
-	return 0;
-}
-
-void vf_worker_post_stop(struct vf_worker *w)
-{
-	atomic_store(&w->stop, true);
-	ev_async_send(w->loop, &w->wake);
-}
-
-void vf_worker_post_refresh(struct vf_worker *w)
-{
-	atomic_store(&w->refresh, true);
-	ev_async_send(w->loop, &w->wake);
-}
-
-void vf_worker_join(struct vf_worker *w)
-{
-	if (w->threaded)
-		pthread_join(w->thread, NULL);
+	return egd_worker_init(&w->core, id, threaded, &ops);
 }
 
 void vf_worker_free(struct vf_worker *w)
 {
-	if (w->magic != VF_WORKER_MAGIC)
-		return;
-	while (w->conns != NULL)
-		vf_conn_close(w->conns);
-	vf_pool_flush(w);
-	for (size_t i = 0; i < w->n_listeners; i++) {
-		ev_io_stop(w->loop, &w->listeners[i].io);
-		if (w->listeners[i].owns_fd)
-			close(w->listeners[i].fd);
-	}
-	free(w->listeners);
-	ev_timer_stop(w->loop, &w->drain_timer);
-	ev_ref(w->loop);
-	ev_async_stop(w->loop, &w->wake);
-	if (w->threaded)
-		ev_loop_destroy(w->loop);
+	egd_worker_free(&w->core);
 	vf_config_unref(w->cfg);
-	w->magic = 0;
+	w->cfg = NULL;
 }
