@@ -23,6 +23,7 @@ noinst_LTLIBRARIES += daemon/core/libegcore.la
 daemon_core_libegcore_la_SOURCES = \
 	daemon/core/buf.c daemon/core/buf.h \
 	daemon/core/dcfg.c daemon/core/dcfg.h \
+	daemon/core/dconf.c daemon/core/dconf.h \
 	daemon/core/fwd.c daemon/core/fwd.h \
 	daemon/core/hop.c daemon/core/hop.h \
 	daemon/core/http1.c daemon/core/http1.h \

@@ -28,7 +28,6 @@ static const char *const limit_keys[] = {
 	"drain_timeout_ms",	"max_header_bytes",
 	"max_headers",		"max_connections",
 	"handshake_timeout_ms", NULL};
-static const char *const admin_keys[] = {"listen", NULL};
 static const char *const origin_keys[] = {"name",
 					  "hosts",
 					  "servers",
@@ -47,34 +46,7 @@ static const char *const origin_keys[] = {"name",
 					  "retries",
 					  NULL};
 
-static int subgroup(const config_setting_t *parent, const char *key,
-		    const config_setting_t **out, char *err, size_t errlen)
-{
-	const config_setting_t *s = config_setting_get_member(parent, key);
-
-	*out = NULL;
-	if (s == NULL)
-		return 0;
-	if (!config_setting_is_group(s))
-		return eg_cfg_error(err, errlen, s, "expected a group { ... }");
-	*out = s;
-	return 0;
-}
-
-static int dup_string(const config_setting_t *g, const char *key, char **out,
-		      char *err, size_t errlen)
-{
-	const char *v = NULL;
-	int ret = eg_cfg_string(g, key, &v, err, errlen);
-
-	*out = NULL;
-	if (ret < 0 || v == NULL)
-		return ret;
-	*out = strdup(v);
-	if (*out == NULL)
-		return eg_cfg_error(err, errlen, g, "out of memory");
-	return 0;
-}
+static void destroy(struct egd_dconf *d);
 
 static int load_limits(struct egf_config *c, const config_setting_t *f,
 		       char *err, size_t errlen)
@@ -84,7 +56,7 @@ static int load_limits(struct egf_config *c, const config_setting_t *f,
 	int ret;
 
 	*l = (struct egf_limits){10000, 60000, 10000, 16384, 100, 10000, 10000};
-	ret = subgroup(f, "limits", &g, err, errlen);
+	ret = egd_cfg_subgroup(f, "limits", &g, err, errlen);
 	if (ret < 0 || g == NULL)
 		return ret;
 	if ((ret = eg_cfg_only_keys(g, limit_keys, err, errlen)) < 0 ||
@@ -255,9 +227,9 @@ static int load_names(struct egf_origin *o, const config_setting_t *g,
 	bool check_name;
 	int ret;
 
-	if ((ret = dup_string(g, "sni", &o->sni, err, errlen)) < 0 ||
-	    (ret = dup_string(g, "verify_name", &o->verify_name, err, errlen)) <
-		    0 ||
+	if ((ret = egd_cfg_strdup(g, "sni", &o->sni, err, errlen)) < 0 ||
+	    (ret = egd_cfg_strdup(g, "verify_name", &o->verify_name, err,
+				  errlen)) < 0 ||
 	    (ret = eg_cfg_bool(g, "verify_hostname", true, &check_name, err,
 			       errlen)) < 0)
 		return ret;
@@ -297,7 +269,7 @@ static int load_origin(struct egf_config *c, struct egf_origin *o,
 		return eg_cfg_error(err, errlen, g,
 				    "expected an origin group { name = ...; }");
 	if ((ret = eg_cfg_only_keys(g, origin_keys, err, errlen)) < 0 ||
-	    (ret = dup_string(g, "name", &o->name, err, errlen)) < 0)
+	    (ret = egd_cfg_strdup(g, "name", &o->name, err, errlen)) < 0)
 		return ret;
 	if (o->name == NULL)
 		return eg_cfg_error(err, errlen, g,
@@ -332,7 +304,8 @@ static int load_origin(struct egf_config *c, struct egf_origin *o,
 				errlen)) < 0 ||
 	    (ret = egd_cfg_file(g, "ca_file", dir, false, &o->ca_file, err,
 				errlen)) < 0 ||
-	    (ret = dup_string(g, "priority", &o->priority, err, errlen)) < 0 ||
+	    (ret = egd_cfg_strdup(g, "priority", &o->priority, err, errlen)) <
+		    0 ||
 	    (ret = eg_cfg_uint(g, "pool_size", 32, 0, 100000, &o->pool_size,
 			       err, errlen)) < 0 ||
 	    (ret = eg_cfg_uint(g, "connect_timeout_ms", 3000, 1, 3600000,
@@ -351,10 +324,11 @@ static int load_origin(struct egf_config *c, struct egf_origin *o,
 		return eg_cfg_error(err, errlen,
 				    config_setting_get_member(g, "client_cert"),
 				    "%s", msg);
-	if (egd_watch_add(&c->watch, o->cert) == -1 ||
+	if (egd_watch_add(&c->d.watch, o->cert) == -1 ||
 	    (strncmp(o->key, "pkcs11:", 7) != 0 &&
-	     egd_watch_add(&c->watch, o->key) == -1) ||
-	    (o->ca_file != NULL && egd_watch_add(&c->watch, o->ca_file) == -1))
+	     egd_watch_add(&c->d.watch, o->key) == -1) ||
+	    (o->ca_file != NULL &&
+	     egd_watch_add(&c->d.watch, o->ca_file) == -1))
 		return eg_cfg_error(err, errlen, g, "out of memory");
 	o->stats = egf_stats_slot(o->name);
 	return 0;
@@ -439,13 +413,10 @@ static int load_origins(struct egf_config *c, const config_setting_t *f,
 static int load_forwarder(struct egf_config *c, const config_setting_t *f,
 			  const char *dir, char *err, size_t errlen)
 {
-	const config_setting_t *g;
-	bool present;
-	long cores;
 	int ret;
 
 	if ((ret = eg_cfg_only_keys(f, top_keys, err, errlen)) < 0 ||
-	    (ret = egf_tls_in_load(f, dir, &c->watch, &c->tls_in, err,
+	    (ret = egf_tls_in_load(f, dir, &c->d.watch, &c->tls_in, err,
 				   errlen)) < 0)
 		return ret;
 	/* Plain listeners are optional when TLS ones are configured. */
@@ -454,27 +425,9 @@ static int load_forwarder(struct egf_config *c, const config_setting_t *f,
 	    (ret = egd_cfg_addr_list(f, "listen", &c->listen, &c->n_listen, err,
 				     errlen)) < 0)
 		return ret;
-	if ((ret = eg_cfg_uint(f, "workers", 0, 0, 1024, &c->workers, err,
-			       errlen)) < 0 ||
-	    (ret = load_limits(c, f, err, errlen)) < 0 ||
-	    (ret = subgroup(f, "admin", &g, err, errlen)) < 0)
-		return ret;
-	if (c->workers == 0) {
-		cores = sysconf(_SC_NPROCESSORS_ONLN);
-		c->workers = cores > 0 ? (unsigned)cores : 1;
-	}
-	if (g != NULL) {
-		if ((ret = eg_cfg_only_keys(g, admin_keys, err, errlen)) < 0 ||
-		    (ret = egd_cfg_addr(g, "listen", &c->admin, &present, err,
-					errlen)) < 0)
-			return ret;
-		if (!present)
-			egd_addr_parse("127.0.0.1:9444", &c->admin, err,
-				       errlen);
-		c->admin_enabled = true;
-	}
-	if ((ret = dup_string(f, "user", &c->user, err, errlen)) < 0 ||
-	    (ret = dup_string(f, "group", &c->group, err, errlen)) < 0 ||
+	if ((ret = load_limits(c, f, err, errlen)) < 0 ||
+	    (ret = egd_dconf_common(&c->d, f, "127.0.0.1:9444", err, errlen)) <
+		    0 ||
 	    (ret = egd_cfg_file(f, "log_file", dir, false, &c->log_file, err,
 				errlen)) < 0)
 		return ret;
@@ -493,21 +446,14 @@ int egf_config_load(const char *path, struct egf_config **out, char *err,
 	*out = NULL;
 	config_init(&cfg);
 	c = calloc(1, sizeof(*c));
-	if (c == NULL || (c->path = strdup(path)) == NULL ||
-	    (dir = eg_cfg_dirname(path)) == NULL) {
+	if (c == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
-	atomic_init(&c->refs, 1);
-	if (eg_cfg_read_file(&cfg, path, err, errlen) < 0)
+	f = egd_dconf_open(&c->d, destroy, path, "forwarder", &cfg, &dir, err,
+			   errlen);
+	if (f == NULL)
 		goto out;
-	f = config_lookup(&cfg, "forwarder");
-	if (f == NULL || !config_setting_is_group(f)) {
-		snprintf(err, errlen, "%s:%d: forwarder: missing group %s",
-			 path, f ? config_setting_source_line(f) : 0,
-			 "forwarder = { ... }");
-		goto out;
-	}
 	if (load_forwarder(c, f, dir, err, errlen) < 0)
 		goto out;
 	*out = c;
@@ -518,12 +464,6 @@ out:
 	eg_free(dir);
 	config_destroy(&cfg);
 	return ret;
-}
-
-struct egf_config *egf_config_ref(struct egf_config *c)
-{
-	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
-	return c;
 }
 
 static void origin_free(struct egf_origin *o)
@@ -542,21 +482,17 @@ static void origin_free(struct egf_origin *o)
 	egd_tls_client_free(o->tls);
 }
 
-void egf_config_unref(struct egf_config *c)
+static void destroy(struct egd_dconf *d)
 {
-	if (c == NULL ||
-	    atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
-		return;
+	struct egf_config *c = egf_config_of(d);
+
 	for (size_t i = 0; c->origins != NULL && i < c->n_origins; i++)
 		origin_free(&c->origins[i]);
 	free(c->origins);
 	egf_tls_in_free(c->tls_in);
-	egd_watch_free(&c->watch);
+	egd_dconf_release(&c->d);
 	free(c->listen);
-	free(c->user);
-	free(c->group);
 	eg_free(c->log_file);
-	free(c->path);
 	free(c);
 }
 
@@ -601,35 +537,4 @@ struct egf_origin *egf_config_route(const struct egf_config *c,
 			if (host_matches(c->origins[i].hosts[j], host, len))
 				return &c->origins[i];
 	return c->default_origin;
-}
-
-static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct egf_config *current; /* guarded by current_lock */
-static atomic_uint generation;
-
-struct egf_config *egf_config_current(void)
-{
-	struct egf_config *c;
-
-	pthread_mutex_lock(&current_lock);
-	c = current ? egf_config_ref(current) : NULL;
-	pthread_mutex_unlock(&current_lock);
-	return c;
-}
-
-void egf_config_publish(struct egf_config *c)
-{
-	struct egf_config *old;
-
-	pthread_mutex_lock(&current_lock);
-	old = current;
-	current = c;
-	atomic_fetch_add_explicit(&generation, 1, memory_order_release);
-	pthread_mutex_unlock(&current_lock);
-	egf_config_unref(old);
-}
-
-unsigned egf_config_generation(void)
-{
-	return atomic_load_explicit(&generation, memory_order_acquire);
 }

@@ -5,8 +5,8 @@
 /*
  * The forwarder's configuration: the `forwarder` group of its file with
  * every origin's TLS credentials loaded. Immutable once built and
- * reference counted: workers, requests and origin connections hold
- * references while they use one; SIGHUP builds the next and swaps it in
+ * reference counted (core/dconf.h): workers, requests and origin
+ * connections hold references while they use one; SIGHUP builds the next and swaps it in
  * (egf_config_publish()), so new requests use new certificates while
  * connections made with the old ones finish and drain.
  */
@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "core/dcfg.h"
+#include "core/dconf.h"
 #include "core/net.h"
 #include "core/tls_client.h"
 #include "forwarder/tlsin.h"
@@ -62,23 +63,21 @@ struct egf_limits {
 };
 
 struct egf_config {
-	atomic_uint refs;
-	char *path;		 /* owned: the file it came from */
+	struct egd_dconf d;	 /* first: workers, admin, user, files */
 	struct egd_addr *listen; /* owned array of plain listeners */
 	size_t n_listen;
 	struct egf_tls_in *tls_in; /* owned; NULL: no TLS listeners */
-	unsigned workers;	   /* resolved: never 0 */
 	struct egf_limits limits;
-	bool admin_enabled;
-	struct egd_addr admin;
-	char *user; /* owned; NULL: no privilege drop */
-	char *group;
 	char *log_file; /* owned (eg_free); NULL: the log goes to stderr */
 	struct egf_origin *origins; /* owned array */
 	size_t n_origins;
 	struct egf_origin *default_origin; /* borrowed from origins; or NULL */
-	struct egd_watch watch;		   /* files whose replacement reloads */
 };
+
+static inline struct egf_config *egf_config_of(struct egd_dconf *d)
+{
+	return d ? (struct egf_config *)(void *)d : NULL;
+}
 
 /*
  * Loads `path`. Returns 0 and *out with one reference, or -1 with
@@ -87,9 +86,16 @@ struct egf_config {
 int egf_config_load(const char *path, struct egf_config **out, char *err,
 		    size_t errlen);
 
-struct egf_config *egf_config_ref(struct egf_config *c);
+static inline struct egf_config *egf_config_ref(struct egf_config *c)
+{
+	return egf_config_of(egd_dconf_ref(&c->d));
+}
+
 /* Drops a reference; the last one frees everything. NULL is a no-op. */
-void egf_config_unref(struct egf_config *c);
+static inline void egf_config_unref(struct egf_config *c)
+{
+	egd_dconf_unref(c ? &c->d : NULL);
+}
 
 /* The origin named `name` (borrowed from c), or NULL. */
 struct egf_origin *egf_config_origin(const struct egf_config *c,
@@ -100,14 +106,10 @@ struct egf_origin *egf_config_origin(const struct egf_config *c,
 struct egf_origin *egf_config_route(const struct egf_config *c,
 				    const char *host, size_t len);
 
-/*
- * The configuration in force, shared by all threads: as the verifier's.
- * egf_config_current() returns a new reference (caller unrefs);
- * egf_config_publish() takes ownership of c's reference and drops the
- * previous one; egf_config_generation() changes on every publish.
- */
-struct egf_config *egf_config_current(void);
-void egf_config_publish(struct egf_config *c);
-unsigned egf_config_generation(void);
+/* The configuration in force (egd_dconf_current()): a new reference. */
+static inline struct egf_config *egf_config_current(void)
+{
+	return egf_config_of(egd_dconf_current());
+}
 
 #endif

@@ -67,9 +67,10 @@ static bool same_listeners(const struct egf_config *a,
 {
 	const struct egf_tls_in *ta = a->tls_in, *tb = b->tls_in;
 
-	return a->workers == b->workers &&
-	       a->admin_enabled == b->admin_enabled &&
-	       (!a->admin_enabled || egd_addr_equal(&a->admin, &b->admin)) &&
+	return a->d.workers == b->d.workers &&
+	       a->d.admin_enabled == b->d.admin_enabled &&
+	       (!a->d.admin_enabled ||
+		egd_addr_equal(&a->d.admin, &b->d.admin)) &&
 	       same_addrs(a->listen, a->n_listen, b->listen, b->n_listen) &&
 	       same_addrs(ta ? ta->listen : NULL, ta ? ta->n_listen : 0,
 			  tb ? tb->listen : NULL, tb ? tb->n_listen : 0);
@@ -127,7 +128,7 @@ static void reload(const char *why)
 		    (cur->log_file == NULL ||
 		     strcmp(cur->log_file, next->log_file) != 0))
 			open_log(next);
-		egf_config_publish(next);
+		egd_dconf_publish(&next->d);
 		for (unsigned i = 0; i < n_workers; i++)
 			egd_worker_post_refresh(&workers[i].core);
 		egf_count(&egf_metrics.reloads);
@@ -181,7 +182,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			egd_log(EGD_ERR, "session ticket key rotation failed");
 		next_rotation = now + cfg->tls_in->ticket_key_rotation_s;
 	}
-	changed = egd_watch_changed(&cfg->watch);
+	changed = egd_watch_changed(&cfg->d.watch);
 	egf_config_unref(cfg);
 	if (changed)
 		reload("a certificate, key or CA file changed");
@@ -239,8 +240,9 @@ static int open_listeners(const struct egf_config *cfg)
 	     open_proxy_listeners(cfg->tls_in->listen, cfg->tls_in->n_listen,
 				  true) == -1))
 		return -1;
-	if (cfg->admin_enabled && open_listener(&admin, EGF_ADMIN, false,
-						&cfg->admin, -1, true) == -1)
+	if (cfg->d.admin_enabled &&
+	    open_listener(&admin, EGF_ADMIN, false, &cfg->d.admin, -1, true) ==
+		    -1)
 		return -1;
 	return 0;
 }
@@ -272,8 +274,8 @@ static int drop_privileges(const struct egf_config *cfg)
 	n = unix_paths(cfg->listen, cfg->n_listen, socks);
 	if (cfg->tls_in != NULL)
 		n += unix_paths(cfg->tls_in->listen, n_tls, socks + n);
-	ret = egd_privs_drop("forwarder", cfg->user, cfg->group, socks, n, err,
-			     sizeof(err));
+	ret = egd_privs_drop("forwarder", cfg->d.user, cfg->d.group, socks, n,
+			     err, sizeof(err));
 	free(socks);
 	return ret;
 }
@@ -300,7 +302,7 @@ static int run(struct egf_config *cfg)
 		egd_log(EGD_ERR, "cannot generate a session ticket key");
 		return 1;
 	}
-	n_workers = cfg->workers;
+	n_workers = cfg->d.workers;
 	workers = calloc(n_workers, sizeof(*workers));
 	if (workers == NULL || egf_worker_init(&admin, n_workers, false) == -1)
 		goto out;
@@ -311,7 +313,7 @@ static int run(struct egf_config *cfg)
 		egd_log(EGD_ERR, "%s", err);
 		goto out;
 	}
-	egf_config_publish(egf_config_ref(cfg));
+	egd_dconf_publish(egd_dconf_ref(&cfg->d));
 	/* Workers inherit a mask with the handled signals blocked, so they
 	 * are delivered to the main loop only. */
 	sigemptyset(&block);
@@ -355,7 +357,7 @@ out:
 		egf_worker_free(&workers[i]);
 	egf_worker_free(&admin);
 	free(workers);
-	egf_config_publish(NULL);
+	egd_dconf_publish(NULL);
 	egd_tls_tickets_clear();
 	return status;
 }

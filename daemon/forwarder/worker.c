@@ -22,7 +22,7 @@ static void accept_conn(struct egd_worker *core, const struct egd_listener *l,
 
 struct egf_config *egf_worker_config(struct egf_worker *w)
 {
-	unsigned gen = egf_config_generation();
+	unsigned gen = egd_dconf_generation();
 	struct egf_config *c;
 	struct egf_pool *pools;
 

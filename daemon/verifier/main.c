@@ -43,10 +43,10 @@ static void usage(FILE *f)
 
 static bool same_listeners(const struct vf_config *a, const struct vf_config *b)
 {
-	if (a->n_listen != b->n_listen || a->workers != b->workers ||
-	    a->admin_enabled != b->admin_enabled ||
+	if (a->n_listen != b->n_listen || a->d.workers != b->d.workers ||
+	    a->d.admin_enabled != b->d.admin_enabled ||
 	    a->authz_enabled != b->authz_enabled ||
-	    (a->admin_enabled && !egd_addr_equal(&a->admin, &b->admin)) ||
+	    (a->d.admin_enabled && !egd_addr_equal(&a->d.admin, &b->d.admin)) ||
 	    (a->authz_enabled && !egd_addr_equal(&a->authz, &b->authz)))
 		return false;
 	for (size_t i = 0; i < a->n_listen; i++)
@@ -78,7 +78,7 @@ static void reload(const char *why)
 		if (cur != NULL && !same_listeners(cur, next))
 			egd_log(EGD_WARN, "listen addresses and workers "
 					  "change only at restart");
-		vf_config_publish(next);
+		egd_dconf_publish(&next->d);
 		for (unsigned i = 0; i < n_workers; i++)
 			egd_worker_post_refresh(&workers[i].core);
 		vf_count(&vf_metrics.reloads);
@@ -135,7 +135,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 	if (now >= next_watch) {
 		next_watch = now + WATCH_INTERVAL_S;
-		if (egd_watch_changed(&cfg->watch)) {
+		if (egd_watch_changed(&cfg->d.watch)) {
 			vf_config_unref(cfg);
 			reload("certificate or CA file changed");
 			return;
@@ -186,8 +186,8 @@ static int open_listeners(const struct vf_config *cfg)
 				  authz_unix, i == 0) == -1)
 			goto fail;
 	}
-	if (cfg->admin_enabled &&
-	    open_listener(&admin, VF_ADMIN, &cfg->admin, -1, true) == -1)
+	if (cfg->d.admin_enabled &&
+	    open_listener(&admin, VF_ADMIN, &cfg->d.admin, -1, true) == -1)
 		return -1;
 	return 0;
 fail:
@@ -206,7 +206,7 @@ static int drop_privileges(const struct vf_config *cfg)
 
 	if (cfg->authz_enabled && cfg->authz.is_unix)
 		sock = ((const struct sockaddr_un *)&cfg->authz.ss)->sun_path;
-	return egd_privs_drop("verifier", cfg->user, cfg->group, &sock,
+	return egd_privs_drop("verifier", cfg->d.user, cfg->d.group, &sock,
 			      sock ? 1 : 0, err, sizeof(err));
 }
 
@@ -267,7 +267,7 @@ int main(int argc, char **argv)
 		egd_log(EGD_ERR, "cannot generate a session ticket key");
 		goto out;
 	}
-	n_workers = cfg->workers;
+	n_workers = cfg->d.workers;
 	workers = calloc(n_workers, sizeof(*workers));
 	if (workers == NULL || vf_worker_init(&admin, n_workers, false) == -1)
 		goto out;
@@ -278,7 +278,7 @@ int main(int argc, char **argv)
 		egd_log(EGD_ERR, "%s", err);
 		goto out;
 	}
-	vf_config_publish(vf_config_ref(cfg));
+	egd_dconf_publish(egd_dconf_ref(&cfg->d));
 	/* Workers inherit a mask with the handled signals blocked, so they
 	 * are delivered to the main loop only. */
 	sigemptyset(&block);
@@ -320,7 +320,7 @@ out:
 		vf_worker_free(&workers[i]);
 	vf_worker_free(&admin);
 	free(workers);
-	vf_config_publish(NULL);
+	egd_dconf_publish(NULL);
 	vf_config_unref(cfg);
 	egd_tls_tickets_clear();
 	return status;

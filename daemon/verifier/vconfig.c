@@ -35,23 +35,9 @@ static const char *const limit_keys[] = {"handshake_timeout_ms",
 					 "max_headers",
 					 "max_connections",
 					 NULL};
-static const char *const admin_keys[] = {"listen", NULL};
 static const char *const authz_keys[] = {"listen", "header", NULL};
 
-/* Looks up a sub-group; absent is fine, anything else must be a group. */
-static int subgroup(const config_setting_t *parent, const char *key,
-		    const config_setting_t **out, char *err, size_t errlen)
-{
-	const config_setting_t *s = config_setting_get_member(parent, key);
-
-	*out = NULL;
-	if (s == NULL)
-		return 0;
-	if (!config_setting_is_group(s))
-		return eg_cfg_error(err, errlen, s, "expected a group { ... }");
-	*out = s;
-	return 0;
-}
+static void destroy(struct egd_dconf *d);
 
 static int load_tls(struct vf_config *c, const config_setting_t *v,
 		    const char *dir, char *err, size_t errlen)
@@ -60,7 +46,7 @@ static int load_tls(struct vf_config *c, const config_setting_t *v,
 	const char *prio = NULL;
 	int ret;
 
-	ret = subgroup(v, "tls", &t, err, errlen);
+	ret = egd_cfg_subgroup(v, "tls", &t, err, errlen);
 	if (ret < 0)
 		return ret;
 	if (t == NULL)
@@ -89,7 +75,7 @@ static int load_limits(struct vf_config *c, const config_setting_t *v,
 	const config_setting_t *g;
 	int ret;
 
-	ret = subgroup(v, "limits", &g, err, errlen);
+	ret = egd_cfg_subgroup(v, "limits", &g, err, errlen);
 	if (ret < 0)
 		return ret;
 	if (g == NULL) {
@@ -130,20 +116,7 @@ static int load_listeners(struct vf_config *c, const config_setting_t *v,
 	bool present;
 	int ret;
 
-	ret = subgroup(v, "admin", &g, err, errlen);
-	if (ret < 0)
-		return ret;
-	if (g != NULL) {
-		if ((ret = eg_cfg_only_keys(g, admin_keys, err, errlen)) < 0 ||
-		    (ret = egd_cfg_addr(g, "listen", &c->admin, &present, err,
-					errlen)) < 0)
-			return ret;
-		if (!present)
-			egd_addr_parse("127.0.0.1:9443", &c->admin, err,
-				       errlen);
-		c->admin_enabled = true;
-	}
-	ret = subgroup(v, "authz", &g, err, errlen);
+	ret = egd_cfg_subgroup(v, "authz", &g, err, errlen);
 	if (ret < 0)
 		return ret;
 	if (g != NULL) {
@@ -167,9 +140,7 @@ static int load_verifier(struct vf_config *c, const config_setting_t *v,
 			 const char *dir, char *err, size_t errlen)
 {
 	const config_setting_t *g;
-	const char *s = NULL;
 	bool present;
-	long cores;
 	int ret;
 
 	if ((ret = eg_cfg_only_keys(v, top_keys, err, errlen)) < 0 ||
@@ -184,14 +155,7 @@ static int load_verifier(struct vf_config *c, const config_setting_t *v,
 				    "missing required key 'backend'");
 	egd_addr_format((const struct sockaddr *)&c->backend.ss, c->backend.len,
 			c->backend_text, sizeof(c->backend_text));
-	ret = eg_cfg_uint(v, "workers", 0, 0, 1024, &c->workers, err, errlen);
-	if (ret < 0)
-		return ret;
-	if (c->workers == 0) {
-		cores = sysconf(_SC_NPROCESSORS_ONLN);
-		c->workers = cores > 0 ? (unsigned)cores : 1;
-	}
-	ret = subgroup(v, "identity_headers", &g, err, errlen);
+	ret = egd_cfg_subgroup(v, "identity_headers", &g, err, errlen);
 	if (ret < 0)
 		return ret;
 	c->hdr = (struct vf_identity_headers){true, true, true, false, true};
@@ -211,15 +175,7 @@ static int load_verifier(struct vf_config *c, const config_setting_t *v,
 	if ((ret = load_limits(c, v, err, errlen)) < 0 ||
 	    (ret = load_listeners(c, v, err, errlen)) < 0)
 		return ret;
-	if ((ret = eg_cfg_string(v, "user", &s, err, errlen)) < 0)
-		return ret;
-	if (s != NULL && (c->user = strdup(s)) == NULL)
-		return eg_cfg_error(err, errlen, v, "out of memory");
-	if ((ret = eg_cfg_string(v, "group", &s, err, errlen)) < 0)
-		return ret;
-	if (s != NULL && (c->group = strdup(s)) == NULL)
-		return eg_cfg_error(err, errlen, v, "out of memory");
-	return 0;
+	return egd_dconf_common(&c->d, v, "127.0.0.1:9443", err, errlen);
 }
 
 /* CA files of the policy: their subjects become the CA names of the
@@ -237,7 +193,7 @@ static int load_tls_creds(struct vf_config *c, const config_setting_t *tls,
 	items = eg_policy_trust_items(c->policy, &n);
 	cas = calloc(n + 1, sizeof(*cas));
 	if (cas == NULL) {
-		snprintf(err, errlen, "%s: out of memory", c->path);
+		snprintf(err, errlen, "%s: out of memory", c->d.path);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -245,8 +201,8 @@ static int load_tls_creds(struct vf_config *c, const config_setting_t *tls,
 
 		for (size_t j = 0; j < n_ca; j++)
 			seen = seen || strcmp(cas[j], items[i].file) == 0;
-		if (egd_watch_add(&c->watch, items[i].file) == -1) {
-			snprintf(err, errlen, "%s: out of memory", c->path);
+		if (egd_watch_add(&c->d.watch, items[i].file) == -1) {
+			snprintf(err, errlen, "%s: out of memory", c->d.path);
 			goto out;
 		}
 		if (!seen && items[i].kind == EG_TRUST_CA)
@@ -257,10 +213,10 @@ static int load_tls_creds(struct vf_config *c, const config_setting_t *tls,
 		eg_cfg_error(err, errlen, tls, "%s", msg);
 		goto out;
 	}
-	if (egd_watch_add(&c->watch, c->cert) == -1 ||
+	if (egd_watch_add(&c->d.watch, c->cert) == -1 ||
 	    (strncmp(c->key, "pkcs11:", 7) != 0 &&
-	     egd_watch_add(&c->watch, c->key) == -1)) {
-		snprintf(err, errlen, "%s: out of memory", c->path);
+	     egd_watch_add(&c->d.watch, c->key) == -1)) {
+		snprintf(err, errlen, "%s: out of memory", c->d.path);
 		goto out;
 	}
 	ret = 0;
@@ -282,21 +238,14 @@ int vf_config_load(const char *path, bool open_audit,
 	*out = NULL;
 	config_init(&cfg);
 	c = calloc(1, sizeof(*c));
-	if (c == NULL || (c->path = strdup(path)) == NULL ||
-	    (dir = eg_cfg_dirname(path)) == NULL) {
+	if (c == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
-	atomic_init(&c->refs, 1);
-	if (eg_cfg_read_file(&cfg, path, err, errlen) < 0)
+	v = egd_dconf_open(&c->d, destroy, path, "verifier", &cfg, &dir, err,
+			   errlen);
+	if (v == NULL)
 		goto out;
-	v = config_lookup(&cfg, "verifier");
-	if (v == NULL || !config_setting_is_group(v)) {
-		snprintf(err, errlen, "%s:%d: verifier: missing group %s", path,
-			 v ? config_setting_source_line(v) : 0,
-			 "verifier = { ... }");
-		goto out;
-	}
 	if (load_verifier(c, v, dir, err, errlen) < 0)
 		goto out;
 	if (eg_policy_load_file(path, &c->policy, err, errlen) < 0)
@@ -319,60 +268,19 @@ out:
 	return ret;
 }
 
-struct vf_config *vf_config_ref(struct vf_config *c)
+static void destroy(struct egd_dconf *d)
 {
-	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
-	return c;
-}
+	struct vf_config *c = vf_config_of(d);
 
-void vf_config_unref(struct vf_config *c)
-{
-	if (c == NULL ||
-	    atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
-		return;
 	eg_audit_log_close(c->audit);
 	eg_audit_config_free(c->audit_cfg);
 	eg_policy_unref(c->policy);
 	egd_tls_server_free(c->tls);
-	egd_watch_free(&c->watch);
+	egd_dconf_release(&c->d);
 	free(c->listen);
 	eg_free(c->cert);
 	eg_free(c->key);
 	free(c->priority);
 	free(c->authz_header);
-	free(c->user);
-	free(c->group);
-	free(c->path);
 	free(c);
-}
-
-static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct vf_config *current; /* guarded by current_lock */
-static atomic_uint generation;
-
-struct vf_config *vf_config_current(void)
-{
-	struct vf_config *c;
-
-	pthread_mutex_lock(&current_lock);
-	c = current ? vf_config_ref(current) : NULL;
-	pthread_mutex_unlock(&current_lock);
-	return c;
-}
-
-void vf_config_publish(struct vf_config *c)
-{
-	struct vf_config *old;
-
-	pthread_mutex_lock(&current_lock);
-	old = current;
-	current = c;
-	atomic_fetch_add_explicit(&generation, 1, memory_order_release);
-	pthread_mutex_unlock(&current_lock);
-	vf_config_unref(old);
-}
-
-unsigned vf_config_generation(void)
-{
-	return atomic_load_explicit(&generation, memory_order_acquire);
 }

@@ -6,17 +6,17 @@
  * The verifier's whole configuration: the `verifier` group plus the
  * library's `policy` and `audit` groups of the same file, with everything
  * loaded (TLS credentials, policy, audit log). Immutable once built and
- * reference counted: workers hold references while they use one, SIGHUP
- * builds the next and swaps it in (vf_config_current()).
+ * reference counted (core/dconf.h): workers hold references while they
+ * use one, SIGHUP builds the next and swaps it in (vf_config_current()).
  */
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include <edgeguard/edgeguard.h>
 
 #include "core/dcfg.h"
+#include "core/dconf.h"
 #include "core/net.h"
 #include "core/tls.h"
 
@@ -41,8 +41,7 @@ struct vf_limits {
 };
 
 struct vf_config {
-	atomic_uint refs;
-	char *path;		 /* owned: the file it came from */
+	struct egd_dconf d;	 /* first: workers, admin, user, files */
 	struct egd_addr *listen; /* owned array */
 	size_t n_listen;
 	char *cert; /* owned (eg_free), resolved file names */
@@ -52,22 +51,21 @@ struct vf_config {
 	unsigned ticket_key_rotation_s;
 	struct egd_addr backend;
 	char backend_text[128];
-	unsigned workers; /* resolved: never 0 */
 	struct vf_identity_headers hdr;
 	struct vf_limits limits;
-	bool admin_enabled;
-	struct egd_addr admin;
 	bool authz_enabled;
 	struct egd_addr authz;
-	char *authz_header; /* owned */
-	char *user;	    /* owned; NULL: no privilege drop */
-	char *group;
+	char *authz_header;		   /* owned */
 	struct egd_tls_server *tls;	   /* owned */
 	struct eg_policy *policy;	   /* one reference */
 	struct eg_audit_config *audit_cfg; /* owned */
 	struct eg_audit_log *audit;	   /* owned; NULL when not opened */
-	struct egd_watch watch;		   /* files whose replacement reloads */
 };
+
+static inline struct vf_config *vf_config_of(struct egd_dconf *d)
+{
+	return d ? (struct vf_config *)(void *)d : NULL;
+}
 
 /*
  * Loads `path`. `verify` becomes the TLS certificate verify function.
@@ -79,19 +77,21 @@ int vf_config_load(const char *path, bool open_audit,
 		   gnutls_certificate_verify_function *verify,
 		   struct vf_config **out, char *err, size_t errlen);
 
-struct vf_config *vf_config_ref(struct vf_config *c);
-/* Drops a reference; the last one frees everything. NULL is a no-op. */
-void vf_config_unref(struct vf_config *c);
+static inline struct vf_config *vf_config_ref(struct vf_config *c)
+{
+	return vf_config_of(egd_dconf_ref(&c->d));
+}
 
-/*
- * The configuration in force, shared by all threads. vf_config_current()
- * returns a new reference (caller unrefs). vf_config_publish() takes
- * ownership of c's reference and drops the previous one.
- * vf_config_generation() changes on every publish: a worker compares it to
- * decide whether to fetch the new one.
- */
-struct vf_config *vf_config_current(void);
-void vf_config_publish(struct vf_config *c);
-unsigned vf_config_generation(void);
+/* Drops a reference; the last one frees everything. NULL is a no-op. */
+static inline void vf_config_unref(struct vf_config *c)
+{
+	egd_dconf_unref(c ? &c->d : NULL);
+}
+
+/* The configuration in force (egd_dconf_current()): a new reference. */
+static inline struct vf_config *vf_config_current(void)
+{
+	return vf_config_of(egd_dconf_current());
+}
 
 #endif

@@ -19,7 +19,7 @@ static void accept_conn(struct egd_worker *core, const struct egd_listener *l,
 
 struct vf_config *vf_worker_config(struct vf_worker *w)
 {
-	unsigned gen = vf_config_generation();
+	unsigned gen = egd_dconf_generation();
 
 	if (w->cfg == NULL || gen != w->cfg_gen) {
 		struct vf_config *c = vf_config_current();
