@@ -11,31 +11,48 @@
 #include "cfg.h"
 #include "core/dconf.h"
 
-const config_setting_t *egd_dconf_open(struct egd_dconf *d,
-				       void (*destroy)(struct egd_dconf *),
-				       const char *path, const char *section,
-				       config_t *cfg, char **dir, char *err,
-				       size_t errlen)
+int egd_dconf_load(const struct egd_dconf_loader *l, const char *path,
+		   void *arg, struct egd_dconf **out, char *err, size_t errlen)
 {
+	struct egd_dconf *d;
 	const config_setting_t *g;
+	config_t cfg;
+	char *dir = NULL;
+	int ret = -1;
 
-	atomic_init(&d->refs, 1);
-	d->destroy = destroy;
-	if ((d->path = strdup(path)) == NULL ||
-	    (*dir = eg_cfg_dirname(path)) == NULL) {
+	*out = NULL;
+	config_init(&cfg);
+	d = calloc(1, l->size);
+	if (d == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
-		return NULL;
+		goto out;
 	}
-	if (eg_cfg_read_file(cfg, path, err, errlen) < 0)
-		return NULL;
-	g = config_lookup(cfg, section);
+	atomic_init(&d->refs, 1);
+	d->destroy = l->destroy;
+	if ((d->path = strdup(path)) == NULL ||
+	    (dir = eg_cfg_dirname(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	if (eg_cfg_read_file(&cfg, path, err, errlen) < 0)
+		goto out;
+	g = config_lookup(&cfg, l->section);
 	if (g == NULL || !config_setting_is_group(g)) {
 		snprintf(err, errlen, "%s:%d: %s: missing group %s = { ... }",
-			 path, g ? config_setting_source_line(g) : 0, section,
-			 section);
-		return NULL;
+			 path, g ? config_setting_source_line(g) : 0,
+			 l->section, l->section);
+		goto out;
 	}
-	return g;
+	if (l->load(d, g, dir, arg, err, errlen) < 0)
+		goto out;
+	*out = d;
+	d = NULL;
+	ret = 0;
+out:
+	egd_dconf_unref(d);
+	eg_free(dir);
+	config_destroy(&cfg);
+	return ret;
 }
 
 int egd_cfg_subgroup(const config_setting_t *parent, const char *key,

@@ -32,18 +32,24 @@ struct egd_dconf {
 	struct egd_watch watch; /* files whose replacement reloads */
 };
 
-/*
- * Reads `path` and finds its group `section` ("verifier = { ... }").
- * Sets up d (one reference, `destroy`, path) and *dir (eg_cfg_dirname(),
- * caller frees with eg_free()); cfg must be config_init()ed and is
- * config_destroy()ed by the caller. Returns the group, or NULL with
- * "file:line: key: message" in err.
- */
-const config_setting_t *egd_dconf_open(struct egd_dconf *d,
-				       void (*destroy)(struct egd_dconf *),
-				       const char *path, const char *section,
-				       config_t *cfg, char **dir, char *err,
-				       size_t errlen);
+/* How a daemon's configuration is loaded: its struct (size bytes, a
+ * struct egd_dconf first) from the group `section` of its file. */
+struct egd_dconf_loader {
+	size_t size;
+	const char *section; /* "verifier": verifier = { ... } */
+	/* Frees the whole struct, base included (egd_dconf_release()). */
+	void (*destroy)(struct egd_dconf *d);
+	/* Fills the daemon's part from its group g; dir: the file's
+	 * directory, for relative file names; arg: egd_dconf_load()'s.
+	 * Returns 0 or a negative EG_E_* with err filled. */
+	int (*load)(struct egd_dconf *d, const config_setting_t *g,
+		    const char *dir, void *arg, char *err, size_t errlen);
+};
+
+/* Loads `path` with l. Returns 0 and *out with one reference, or -1 with
+ * "file:line: key: message" in err. */
+int egd_dconf_load(const struct egd_dconf_loader *l, const char *path,
+		   void *arg, struct egd_dconf **out, char *err, size_t errlen);
 
 /* Reads the keys every daemon's group `g` has: workers, admin { listen }
  * (default_admin when absent), user, group. Returns 0 or a negative
@@ -51,7 +57,7 @@ const config_setting_t *egd_dconf_open(struct egd_dconf *d,
 int egd_dconf_common(struct egd_dconf *d, const config_setting_t *g,
 		     const char *default_admin, char *err, size_t errlen);
 
-/* Frees what egd_dconf_open() and egd_dconf_common() set, not d. */
+/* Frees what egd_dconf_load() and egd_dconf_common() set, not d. */
 void egd_dconf_release(struct egd_dconf *d);
 
 /* Looks up a sub-group: absent is fine (*out NULL), anything else must be

@@ -434,35 +434,22 @@ static int load_forwarder(struct egf_config *c, const config_setting_t *f,
 	return load_origins(c, f, dir, err, errlen);
 }
 
+static int load(struct egd_dconf *d, const config_setting_t *f, const char *dir,
+		void *arg, char *err, size_t errlen)
+{
+	(void)arg;
+	return load_forwarder(egf_config_of(d), f, dir, err, errlen);
+}
+
 int egf_config_load(const char *path, struct egf_config **out, char *err,
 		    size_t errlen)
 {
-	struct egf_config *c;
-	config_t cfg;
-	const config_setting_t *f;
-	char *dir = NULL;
-	int ret = -1;
+	static const struct egd_dconf_loader loader = {
+		sizeof(struct egf_config), "forwarder", destroy, load};
+	struct egd_dconf *d;
+	int ret = egd_dconf_load(&loader, path, NULL, &d, err, errlen);
 
-	*out = NULL;
-	config_init(&cfg);
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	f = egd_dconf_open(&c->d, destroy, path, "forwarder", &cfg, &dir, err,
-			   errlen);
-	if (f == NULL)
-		goto out;
-	if (load_forwarder(c, f, dir, err, errlen) < 0)
-		goto out;
-	*out = c;
-	c = NULL;
-	ret = 0;
-out:
-	egf_config_unref(c);
-	eg_free(dir);
-	config_destroy(&cfg);
+	*out = egf_config_of(d);
 	return ret;
 }
 

@@ -225,46 +225,42 @@ out:
 	return ret;
 }
 
+struct load_arg {
+	bool open_audit;
+	gnutls_certificate_verify_function *verify;
+};
+
+static int load(struct egd_dconf *d, const config_setting_t *v, const char *dir,
+		void *arg, char *err, size_t errlen)
+{
+	const struct load_arg *a = arg;
+	struct vf_config *c = vf_config_of(d);
+	int ret;
+
+	if ((ret = load_verifier(c, v, dir, err, errlen)) < 0 ||
+	    (ret = eg_policy_load_file(d->path, &c->policy, err, errlen)) < 0 ||
+	    (ret = eg_audit_config_load(d->path, &c->audit_cfg, err, errlen)) <
+		    0 ||
+	    (ret = load_tls_creds(c, config_setting_get_member(v, "tls"),
+				  a->verify, err, errlen)) < 0)
+		return ret;
+	if (a->open_audit &&
+	    (ret = eg_audit_log_open(c->audit_cfg, &c->audit, err, errlen)) < 0)
+		return ret;
+	return 0;
+}
+
 int vf_config_load(const char *path, bool open_audit,
 		   gnutls_certificate_verify_function *verify,
 		   struct vf_config **out, char *err, size_t errlen)
 {
-	struct vf_config *c;
-	config_t cfg;
-	const config_setting_t *v;
-	char *dir = NULL;
-	int ret = -1;
+	static const struct egd_dconf_loader loader = {
+		sizeof(struct vf_config), "verifier", destroy, load};
+	struct load_arg arg = {open_audit, verify};
+	struct egd_dconf *d;
+	int ret = egd_dconf_load(&loader, path, &arg, &d, err, errlen);
 
-	*out = NULL;
-	config_init(&cfg);
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	v = egd_dconf_open(&c->d, destroy, path, "verifier", &cfg, &dir, err,
-			   errlen);
-	if (v == NULL)
-		goto out;
-	if (load_verifier(c, v, dir, err, errlen) < 0)
-		goto out;
-	if (eg_policy_load_file(path, &c->policy, err, errlen) < 0)
-		goto out;
-	if (eg_audit_config_load(path, &c->audit_cfg, err, errlen) < 0)
-		goto out;
-	if (load_tls_creds(c, config_setting_get_member(v, "tls"), verify, err,
-			   errlen) < 0)
-		goto out;
-	if (open_audit &&
-	    eg_audit_log_open(c->audit_cfg, &c->audit, err, errlen) < 0)
-		goto out;
-	*out = c;
-	c = NULL;
-	ret = 0;
-out:
-	vf_config_unref(c);
-	eg_free(dir);
-	config_destroy(&cfg);
+	*out = vf_config_of(d);
 	return ret;
 }
 
