@@ -22,6 +22,7 @@ EXTRA_DIST += daemon/core/llhttp_llhttp.c daemon/core/llhttp_api.c \
 noinst_LTLIBRARIES += daemon/core/libegcore.la
 daemon_core_libegcore_la_SOURCES = \
 	daemon/core/buf.c daemon/core/buf.h \
+	daemon/core/conn.h \
 	daemon/core/dcfg.c daemon/core/dcfg.h \
 	daemon/core/dconf.c daemon/core/dconf.h \
 	daemon/core/fwd.c daemon/core/fwd.h \

@@ -19,6 +19,7 @@ void egd_stream_init(struct egd_stream *s, int fd, gnutls_session_t tls)
 	s->fd = fd;
 	s->tls = tls;
 	s->handshaking = tls != NULL;
+	s->readable = true; /* the first bytes may be there already */
 }
 
 void egd_stream_close(struct egd_stream *s)
@@ -50,7 +51,17 @@ int egd_stream_handshake(struct egd_stream *s)
 	}
 	s->handshaking = false;
 	s->want_write = false;
+	/* The first request may have come with the client's Finished. */
+	s->readable = true;
 	return 1;
+}
+
+void egd_stream_ready(struct egd_stream *s, int events)
+{
+	/* A TLS read that blocked on writing goes on once writable. */
+	if ((events & EGD_STREAM_READ) ||
+	    ((events & EGD_STREAM_WRITE) && s->want_write))
+		s->readable = true;
 }
 
 /* Bytes read (0: the peer closed), WOULD_BLOCK, or -1 (s->err). */
@@ -96,7 +107,7 @@ int egd_stream_read(struct egd_stream *s, struct egd_buf *b)
 	char sink[4096];
 	int progress = 0;
 
-	while (!s->eof) {
+	while (!s->eof && s->readable) {
 		/* egd_buf_space() may compact, moving the tail: ask first. */
 		size_t space = b != NULL ? egd_buf_space(b) : sizeof(sink);
 		char *dst = b != NULL ? egd_buf_tail(b) : sink;
@@ -105,8 +116,10 @@ int egd_stream_read(struct egd_stream *s, struct egd_buf *b)
 		if (space == 0)
 			break;
 		n = recv_some(s, dst, space);
-		if (n == WOULD_BLOCK)
+		if (n == WOULD_BLOCK) {
+			s->readable = false;
 			break;
+		}
 		if (n < 0)
 			return -1;
 		progress = 1;
@@ -120,8 +133,10 @@ int egd_stream_read(struct egd_stream *s, struct egd_buf *b)
 		 * decrypted already is not in the socket: take it too. */
 		if ((size_t)n < space &&
 		    (s->tls == NULL ||
-		     gnutls_record_check_pending(s->tls) == 0))
+		     gnutls_record_check_pending(s->tls) == 0)) {
+			s->readable = false;
 			break;
+		}
 	}
 	return progress;
 }

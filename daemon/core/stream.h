@@ -9,10 +9,11 @@
  * retry a blocked gnutls_record_send() with the same size, close_notify
  * before the write side is shut, and which events to wait for.
  *
- * Reads stop after a short read once GnuTLS holds nothing decrypted: the
- * event loop is level-triggered and reports the socket again when more
- * arrives, so reading on until EAGAIN would only cost a syscall per
- * request.
+ * Reads stop after a short read once GnuTLS holds nothing decrypted, and
+ * are not tried again until the event loop reports the socket readable
+ * (egd_stream_ready()): the loop is level-triggered, so reading on until
+ * EAGAIN, or once more per pass of the caller's loop, would only cost a
+ * syscall per request.
  */
 
 #include <stdbool.h>
@@ -32,6 +33,8 @@ struct egd_stream {
 	bool handshaking;     /* TLS and the handshake has not finished */
 	bool want_write;      /* the last TLS call blocked on writing */
 	bool eof;	      /* the peer closed its side (or close_notify) */
+	bool readable;	      /* may have bytes: reported readable, or not
+			       * read dry since */
 	size_t tls_pending;   /* size of a record send that hit EAGAIN:
 				* retried with the same size */
 	int err;	      /* after a -1: a GnuTLS code (< 0) or errno */
@@ -52,8 +55,13 @@ void egd_stream_close(struct egd_stream *s);
  */
 int egd_stream_handshake(struct egd_stream *s);
 
+/* Tells the stream what the event loop reported (EGD_STREAM_READ /
+ * EGD_STREAM_WRITE bits). */
+void egd_stream_ready(struct egd_stream *s, int events);
+
 /*
- * Reads into b's free space (b NULL: reads and discards, for lingering).
+ * Reads into b's free space (b NULL: reads and discards, for lingering),
+ * when the socket may have bytes (see egd_stream_ready()).
  * Returns 1 when bytes arrived or the peer closed (s->eof set), 0 when
  * nothing was there or b is full, -1 on error (s->err). A TLS peer's
  * close without close_notify counts as a close: HTTP/1.1 framing, not

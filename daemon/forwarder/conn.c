@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/conn.h"
 #include "core/log.h"
 #include "core/net.h"
 #include "core/stream.h"
@@ -87,9 +88,9 @@ void egf_conn_accept(struct egf_worker *w, enum egf_kind kind, bool tls, int fd,
 	c->w = w;
 	c->cfg = egf_config_ref(cfg);
 	egd_addr_format(sa, salen, c->addr, sizeof(c->addr));
+	egd_buf_setup(&c->cin, CIN_SIZE);
+	egd_buf_setup(&c->cout, COUT_SIZE);
 	if ((tls && (s = tls_session(c, fd)) == NULL) ||
-	    egd_buf_init(&c->cin, CIN_SIZE) == -1 ||
-	    egd_buf_init(&c->cout, COUT_SIZE) == -1 ||
 	    egd_http_init(&c->req, false, cfg->limits.max_header_bytes,
 			  cfg->limits.max_headers) == -1) {
 		if (s != NULL)
@@ -260,21 +261,9 @@ static void conn_arm(struct egf_conn *c)
 	const struct egf_limits *l = &c->cfg->limits;
 	ev_tstamp now = ev_now(loop);
 	ev_tstamp dl, up_dl;
-	int sev, ev;
 
-	sev = egd_stream_events(
-		&c->client,
-		!c->client.eof && (c->lingering || egd_buf_space(&c->cin) > 0),
-		egd_buf_len(&c->cout) > 0);
-	ev = (sev & EGD_STREAM_READ ? EV_READ : 0) |
-	     (sev & EGD_STREAM_WRITE ? EV_WRITE : 0);
-	if (ev != c->io_events || !ev_is_active(&c->io)) {
-		ev_io_stop(loop, &c->io);
-		ev_io_set(&c->io, c->client.fd, ev);
-		if (ev != 0)
-			ev_io_start(loop, &c->io);
-		c->io_events = ev;
-	}
+	egd_conn_arm_client(loop, &c->io, &c->client, &c->cin, &c->cout,
+			    c->lingering);
 	if (c->up != NULL) {
 		struct egf_upstream *u = c->up;
 		int uev = 0;
@@ -288,7 +277,7 @@ static void conn_arm(struct egf_conn *c)
 				uev |= EV_WRITE;
 			if (!c->up_eof &&
 			    (c->rs == RS_WAIT || c->rs == RS_BODY) &&
-			    egd_buf_space(&c->bin) > 0)
+			    egd_buf_room(&c->bin) > 0)
 				uev |= EV_READ;
 		}
 		egf_upstream_watch(u, uev);
@@ -310,6 +299,14 @@ static void conn_arm(struct egf_conn *c)
 	ev_timer_stop(loop, &c->timer);
 	ev_timer_set(&c->timer, dl > now ? dl - now : 0.0, 0.0);
 	ev_timer_start(loop, &c->timer);
+}
+
+static void release_idle(struct egf_conn *c)
+{
+	if (!c->client.handshaking && c->up == NULL && c->rq == RQ_HEAD &&
+	    c->rs == RS_NONE)
+		egd_conn_release_idle(&c->cin, &c->cout, &c->bin, &c->bout,
+				      &c->req, &c->resp);
 }
 
 void egf_conn_pump(struct egf_conn *c)
@@ -360,6 +357,7 @@ void egf_conn_pump(struct egf_conn *c)
 		if (!progress)
 			break;
 	}
+	release_idle(c);
 	conn_arm(c);
 	return;
 close:
@@ -371,9 +369,11 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 	struct egf_conn *c = io->data;
 
 	(void)loop;
-	(void)revents;
 	if (c == NULL || c->magic != EGF_CONN_MAGIC)
 		return;
+	egd_stream_ready(&c->client,
+			 (revents & EV_READ ? EGD_STREAM_READ : 0) |
+				 (revents & EV_WRITE ? EGD_STREAM_WRITE : 0));
 	egf_conn_pump(c);
 }
 

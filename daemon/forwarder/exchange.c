@@ -245,7 +245,8 @@ static int upstream_recv(struct egf_conn *c)
 	struct egf_upstream *u = c->up;
 	int progress = 0;
 
-	while (!c->up_eof && (c->rs == RS_WAIT || c->rs == RS_BODY) &&
+	while (u->readable && !c->up_eof &&
+	       (c->rs == RS_WAIT || c->rs == RS_BODY) &&
 	       egd_buf_space(&c->bin) > 0) {
 		size_t space = egd_buf_space(&c->bin); /* compacts first */
 		ssize_t n = gnutls_record_recv(u->tls, egd_buf_tail(&c->bin),
@@ -256,6 +257,7 @@ static int upstream_recv(struct egf_conn *c)
 		if (n == GNUTLS_E_AGAIN) {
 			u->want_write =
 				gnutls_record_get_direction(u->tls) == 1;
+			u->readable = false;
 			break;
 		}
 		if (n == GNUTLS_E_PREMATURE_TERMINATION)
@@ -275,6 +277,12 @@ static int upstream_recv(struct egf_conn *c)
 		}
 		egd_buf_commit(&c->bin, (size_t)n);
 		c->up_recv += (size_t)n;
+		/* Drained, as in core/stream.c: the watcher reports more. */
+		if ((size_t)n < space &&
+		    gnutls_record_check_pending(u->tls) == 0) {
+			u->readable = false;
+			break;
+		}
 	}
 	if (!u->ticket_kept)
 		u->ticket_kept = egd_tls_client_keep(c->origin->tls, u->tls);

@@ -51,6 +51,8 @@ struct egf_upstream {
 	bool answered;	    /* carried at least one complete response */
 	bool ticket_kept;   /* its session was kept for resumption */
 	bool want_write;    /* the last TLS call blocked on writing */
+	bool readable;	    /* may have bytes: reported readable, or not
+			     * read dry since (see core/stream.h) */
 	size_t tls_pending; /* size of a gnutls_record_send() that hit EAGAIN:
 			     * retried with the same size */
 	int events;	    /* events io is armed for */
@@ -80,7 +82,6 @@ struct egf_conn {
 	struct egd_stream client; /* the edge proxy's socket (owned) */
 	ev_io io;
 	ev_timer timer;
-	int io_events;			 /* events io is armed for */
 	struct egf_config *cfg;		 /* held: limits at accept */
 	struct egf_config *rcfg;	 /* held: routes the current request */
 	struct egf_origin *origin;	 /* borrowed from rcfg */

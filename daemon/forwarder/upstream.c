@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/conn.h"
 #include "core/log.h"
 #include "core/net.h"
 #include "core/tls_client.h"
@@ -78,9 +79,10 @@ static void upstream_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 	struct egf_pool *p;
 
 	(void)loop;
-	(void)revents;
 	if (u == NULL || u->magic != EGF_UP_MAGIC)
 		return;
+	if ((revents & EV_READ) || ((revents & EV_WRITE) && u->want_write))
+		u->readable = true;
 	if (u->owner == NULL) {
 		if (idle_alive(u))
 			return;
@@ -158,6 +160,7 @@ int egf_upstream_step(struct egf_upstream *u)
 		}
 		u->state = UP_READY;
 		u->want_write = false;
+		u->readable = true; /* the answer may follow the handshake */
 		if (gnutls_session_is_resumed(u->tls))
 			egf_count(&o->stats->handshakes_resumed);
 		else
@@ -200,8 +203,8 @@ struct egf_upstream *egf_upstream_get(struct egf_worker *w, struct egf_conn *c,
 	int fd;
 
 	if (u != NULL) {
-		ev_io_stop(w->loop, &u->io);
-		u->events = 0;
+		/* Its watcher stays armed for reading: what the request
+		 * needs next anyway. */
 		u->owner = c;
 		u->reused = true;
 		u->next = NULL;
@@ -232,19 +235,12 @@ struct egf_upstream *egf_upstream_get(struct egf_worker *w, struct egf_conn *c,
 	ev_io_init(&u->io, upstream_io_cb, fd, EV_WRITE);
 	u->io.data = u;
 	ev_io_start(w->loop, &u->io);
-	u->events = EV_WRITE;
 	return u;
 }
 
 void egf_upstream_watch(struct egf_upstream *u, int events)
 {
-	if (events == u->events && ev_is_active(&u->io) == (events != 0))
-		return;
-	ev_io_stop(u->w->loop, &u->io);
-	ev_io_set(&u->io, u->fd, events);
-	if (events != 0)
-		ev_io_start(u->w->loop, &u->io);
-	u->events = events;
+	egd_io_arm(u->w->loop, &u->io, events);
 }
 
 void egf_upstream_release(struct egf_upstream *u, bool reusable)

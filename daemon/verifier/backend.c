@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/conn.h"
 #include "core/net.h"
 #include "verifier/verifier.h"
 
@@ -103,21 +104,12 @@ struct vf_backend *vf_backend_get(struct vf_worker *w, struct vf_conn *c,
 	ev_io_init(&b->io, backend_io_cb, fd, EV_WRITE);
 	b->io.data = b;
 	ev_io_start(w->loop, &b->io);
-	b->events = EV_WRITE;
 	return b;
 }
 
 void vf_backend_watch(struct vf_backend *b, int events)
 {
-	if (events == b->events && ev_is_active(&b->io) == (events != 0))
-		return;
-	ev_io_stop(b->w->loop, &b->io);
-	/* Not ev_io_set(): that marks the fd as new and costs an
-	 * epoll_ctl() even when the mask stays the same. */
-	ev_io_modify(&b->io, events);
-	if (events != 0)
-		ev_io_start(b->w->loop, &b->io);
-	b->events = events;
+	egd_io_arm(b->w->loop, &b->io, events);
 }
 
 void vf_backend_release(struct vf_backend *b, bool reusable)

@@ -9,8 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/conn.h"
 #include "core/log.h"
 #include "core/net.h"
+#include "core/stream.h"
 #include "core/tls.h"
 #include "verifier/metrics.h"
 #include "verifier/verifier.h"
@@ -20,7 +22,6 @@
 #define CIN_SIZE  16384
 #define COUT_SIZE (49152 + 1024)
 #define LINGER_S  2.0
-#define TLS_CHUNK 16384
 
 static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents);
 static void conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents);
@@ -30,6 +31,7 @@ void vf_conn_accept(struct vf_worker *w, enum vf_kind kind, int fd,
 {
 	struct vf_config *cfg = vf_worker_config(w);
 	struct vf_conn *c = NULL;
+	gnutls_session_t tls = NULL;
 	int ret;
 
 	if (cfg == NULL || w->draining ||
@@ -45,7 +47,6 @@ void vf_conn_accept(struct vf_worker *w, enum vf_kind kind, int fd,
 	c->magic = VF_CONN_MAGIC;
 	c->kind = kind;
 	c->w = w;
-	c->fd = fd;
 	c->cfg = vf_config_ref(cfg);
 	egd_buf_setup(&c->cin, CIN_SIZE);
 	egd_buf_setup(&c->cout, COUT_SIZE);
@@ -66,15 +67,14 @@ void vf_conn_accept(struct vf_worker *w, enum vf_kind kind, int fd,
 		snprintf(c->ip, sizeof(c->ip), "%s", c->addr);
 	if (kind == VF_PROXY) {
 		ret = egd_tls_session_new(cfg->tls, fd,
-					  cfg->reject_at_handshake, c, &c->tls);
+					  cfg->reject_at_handshake, c, &tls);
 		if (ret < 0) {
 			egd_log(EGD_ERR, "TLS session: %s",
 				gnutls_strerror(ret));
 			goto fail;
 		}
-		c->handshaking = true;
 	}
-	c->readable = true; /* the request may be there already */
+	egd_stream_init(&c->client, fd, tls);
 	c->accepted_at = c->last_io = ev_now(w->loop);
 	ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
 	c->io.data = c;
@@ -109,9 +109,7 @@ void vf_conn_close(struct vf_conn *c)
 	ev_timer_stop(w->loop, &c->timer);
 	if (c->be != NULL)
 		vf_backend_release(c->be, false);
-	if (c->tls != NULL)
-		gnutls_deinit(c->tls);
-	close(c->fd);
+	egd_stream_close(&c->client);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -140,15 +138,10 @@ void vf_conn_close(struct vf_conn *c)
  * failure. */
 static int do_handshake(struct vf_conn *c)
 {
-	int ret;
+	int ret = egd_stream_handshake(&c->client);
 
-	do {
-		ret = gnutls_handshake(c->tls);
-	} while (ret == GNUTLS_E_INTERRUPTED);
-	if (ret == GNUTLS_E_AGAIN) {
-		c->tls_want_write = gnutls_record_get_direction(c->tls) == 1;
+	if (ret == 0)
 		return 0;
-	}
 	if (ret < 0) {
 		vf_count(&vf_metrics.handshake_errors);
 		/* Handshake-reject mode: a client without a certificate is
@@ -165,11 +158,7 @@ static int do_handshake(struct vf_conn *c)
 			gnutls_strerror(ret));
 		return -1;
 	}
-	c->handshaking = false;
-	c->tls_want_write = false;
-	/* The request may have come with the client's Finished. */
-	c->readable = true;
-	if (gnutls_session_is_resumed(c->tls))
+	if (gnutls_session_is_resumed(c->client.tls))
 		vf_count(&vf_metrics.handshakes_resumed);
 	else
 		vf_count(&vf_metrics.handshakes_full);
@@ -177,115 +166,29 @@ static int do_handshake(struct vf_conn *c)
 	return 1;
 }
 
-/* Reads what the client sent into cin. Returns 1 on progress, 0, -1. */
+/* Reads what the client sent into cin (discarded while lingering).
+ * Returns 1 on progress, 0, -1. */
 static int client_read(struct vf_conn *c)
 {
-	char sink[4096];
-	int progress = 0;
+	int r = egd_stream_read(&c->client, c->lingering ? NULL : &c->cin);
 
-	while (!c->cin_eof && (c->readable || c->lingering)) {
-		/* egd_buf_space() may compact, moving the tail: ask first. */
-		size_t space =
-			c->lingering ? sizeof(sink) : egd_buf_space(&c->cin);
-		char *dst = c->lingering ? sink : egd_buf_tail(&c->cin);
-		ssize_t n;
-
-		if (space == 0)
-			break;
-		if (c->tls != NULL) {
-			n = gnutls_record_recv(c->tls, dst, space);
-			if (n == GNUTLS_E_INTERRUPTED)
-				continue;
-			if (n == GNUTLS_E_AGAIN) {
-				c->tls_want_write = gnutls_record_get_direction(
-							    c->tls) == 1;
-				c->readable = false;
-				break;
-			}
-			if (n == GNUTLS_E_PREMATURE_TERMINATION)
-				n = 0;
-			if (n < 0 && !gnutls_error_is_fatal((int)n))
-				continue;
-			if (n < 0) {
-				egd_log(EGD_DEBUG, "%s: TLS receive: %s",
-					c->addr, gnutls_strerror((int)n));
-				return -1;
-			}
-		} else {
-			n = recv(c->fd, dst, space, 0);
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1 &&
-			    (errno == EAGAIN || errno == EWOULDBLOCK)) {
-				c->readable = false;
-				break;
-			}
-			if (n == -1)
-				return -1;
-		}
-		if (n == 0) {
-			c->cin_eof = true;
-			progress = 1;
-			break;
-		}
-		if (!c->lingering)
-			egd_buf_commit(&c->cin, (size_t)n);
+	if (r == -1)
+		egd_log(EGD_DEBUG, "%s: receive: %s", c->addr,
+			egd_stream_strerror(&c->client));
+	else if (r == 1)
 		c->last_io = ev_now(c->w->loop);
-		progress = 1;
-		/* A short read emptied the socket (and GnuTLS holds nothing):
-		 * asking again would only return EAGAIN. The level-triggered
-		 * watcher reports what arrives next. */
-		if ((size_t)n < space &&
-		    (c->tls == NULL ||
-		     gnutls_record_check_pending(c->tls) == 0)) {
-			c->readable = false;
-			break;
-		}
-	}
-	return progress;
+	return r;
 }
 
 /* Writes cout to the client. Returns 1 on progress, 0, -1. */
 static int client_write(struct vf_conn *c)
 {
-	int progress = 0;
+	int r = egd_stream_write(&c->client, &c->cout);
 
-	while (egd_buf_len(&c->cout) > 0) {
-		size_t len = egd_buf_len(&c->cout);
-		ssize_t n;
-
-		if (c->tls != NULL) {
-			/* GnuTLS wants a retried send with the same size. */
-			if (c->tls_pending > 0)
-				len = c->tls_pending;
-			else if (len > TLS_CHUNK)
-				len = TLS_CHUNK;
-			n = gnutls_record_send(c->tls, egd_buf_head(&c->cout),
-					       len);
-			if (n == GNUTLS_E_INTERRUPTED || n == GNUTLS_E_AGAIN) {
-				c->tls_pending = len;
-				if (n == GNUTLS_E_AGAIN)
-					break;
-				continue;
-			}
-			c->tls_pending = 0;
-			if (n < 0)
-				return -1;
-		} else {
-			n = send(c->fd, egd_buf_head(&c->cout), len,
-				 MSG_NOSIGNAL);
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1 &&
-			    (errno == EAGAIN || errno == EWOULDBLOCK))
-				break;
-			if (n == -1)
-				return -1;
-		}
-		egd_buf_consume(&c->cout, (size_t)n);
-		progress = 1;
-	}
-	return progress;
+	if (r == -1)
+		egd_log(EGD_DEBUG, "%s: send: %s", c->addr,
+			egd_stream_strerror(&c->client));
+	return r;
 }
 
 /* The request and its response are both complete: next request. */
@@ -606,9 +509,7 @@ static int process_response(struct vf_conn *c)
 
 static void start_linger(struct vf_conn *c)
 {
-	if (c->tls != NULL)
-		gnutls_bye(c->tls, GNUTLS_SHUT_WR);
-	shutdown(c->fd, SHUT_WR);
+	egd_stream_shutdown(&c->client);
 	c->lingering = true;
 	c->deadline = ev_now(c->w->loop) + LINGER_S;
 }
@@ -629,21 +530,9 @@ static void conn_arm(struct vf_conn *c)
 	const struct vf_limits *l = &c->cfg->limits;
 	ev_tstamp now = ev_now(loop);
 	ev_tstamp dl;
-	int ev = 0;
 
-	if (!c->cin_eof && (c->lingering || egd_buf_room(&c->cin) > 0))
-		ev |= EV_READ;
-	if (egd_buf_len(&c->cout) > 0 || c->tls_want_write)
-		ev |= EV_WRITE;
-	if (c->handshaking && c->tls_want_write)
-		ev = EV_WRITE;
-	if (ev != c->io_events || !ev_is_active(&c->io)) {
-		ev_io_stop(loop, &c->io);
-		ev_io_modify(&c->io, ev); /* see vf_backend_watch() */
-		if (ev != 0)
-			ev_io_start(loop, &c->io);
-		c->io_events = ev;
-	}
+	egd_conn_arm_client(loop, &c->io, &c->client, &c->cin, &c->cout,
+			    c->lingering);
 	if (c->be != NULL) {
 		int bev = 0;
 
@@ -657,7 +546,7 @@ static void conn_arm(struct vf_conn *c)
 	}
 	if (c->lingering)
 		dl = c->deadline;
-	else if (c->handshaking)
+	else if (c->client.handshaking)
 		dl = c->accepted_at + l->handshake_timeout_ms / 1000.0;
 	else if (c->rq == RQ_HEAD && c->rs == RS_NONE)
 		dl = c->head_start != 0
@@ -677,21 +566,12 @@ static void conn_arm(struct vf_conn *c)
 	ev_timer_start(loop, &c->timer);
 }
 
-/* Between requests a keep-alive connection holds no buffers: they go back
- * to the worker's pool, which the next request on any connection takes
- * them from. That is what keeps an idle connection small. */
 static void release_idle(struct vf_conn *c)
 {
-	if (c->handshaking || c->be != NULL || c->rq != RQ_HEAD ||
-	    c->rs != RS_NONE)
-		return;
-	egd_buf_release(&c->cin);
-	egd_buf_release(&c->cout);
-	egd_buf_release(&c->bin);
-	egd_buf_release(&c->bout);
-	egd_http_release(&c->req);
-	if (c->resp_init)
-		egd_http_release(&c->resp);
+	if (!c->client.handshaking && c->be == NULL && c->rq == RQ_HEAD &&
+	    c->rs == RS_NONE)
+		egd_conn_release_idle(&c->cin, &c->cout, &c->bin, &c->bout,
+				      &c->req, &c->resp);
 }
 
 void vf_conn_pump(struct vf_conn *c)
@@ -700,7 +580,7 @@ void vf_conn_pump(struct vf_conn *c)
 
 	for (int rounds = 0; rounds < 1000; rounds++) {
 		progress = 0;
-		if (c->handshaking) {
+		if (c->client.handshaking) {
 			r = do_handshake(c);
 			if (r == -1)
 				goto close;
@@ -726,15 +606,15 @@ void vf_conn_pump(struct vf_conn *c)
 		if ((r = client_write(c)) == -1)
 			goto close;
 		progress |= r;
-		if (c->lingering && c->cin_eof)
+		if (c->lingering && c->client.eof)
 			goto close;
 		if (c->closing && !c->lingering && egd_buf_len(&c->cout) == 0) {
-			if (c->tls != NULL && c->handshaking)
+			if (c->client.handshaking)
 				goto close;
 			start_linger(c);
 			progress = 1;
 		}
-		if (c->cin_eof && !c->closing && c->rq == RQ_HEAD &&
+		if (c->client.eof && !c->closing && c->rq == RQ_HEAD &&
 		    c->rs == RS_NONE && egd_buf_len(&c->cin) == 0)
 			goto close; /* client finished with us */
 		if (!progress)
@@ -754,9 +634,9 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 	(void)loop;
 	if (c == NULL || c->magic != VF_CONN_MAGIC)
 		return;
-	/* A TLS read that waited for writing goes on when writable. */
-	if ((revents & EV_READ) || c->tls_want_write)
-		c->readable = true;
+	egd_stream_ready(&c->client,
+			 (revents & EV_READ ? EGD_STREAM_READ : 0) |
+				 (revents & EV_WRITE ? EGD_STREAM_WRITE : 0));
 	vf_conn_pump(c);
 }
 
@@ -772,7 +652,7 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		conn_arm(c);
 		return;
 	}
-	if (c->lingering || c->handshaking || c->closing) {
+	if (c->lingering || c->client.handshaking || c->closing) {
 		vf_conn_close(c);
 		return;
 	}

@@ -18,11 +18,11 @@ int vf_peer_chain(struct vf_conn *c, struct eg_der *chain, size_t max,
 	unsigned count = 0;
 
 	*n = 0;
-	if (c->tls == NULL)
+	if (c->client.tls == NULL)
 		return 0;
 	/* Also filled for resumed sessions: GnuTLS stores the peer's
 	 * certificates in the session state. */
-	certs = gnutls_certificate_get_peers(c->tls, &count);
+	certs = gnutls_certificate_get_peers(c->client.tls, &count);
 	if (certs == NULL)
 		return 0;
 	if (count > max)
@@ -109,7 +109,7 @@ void vf_audit(struct vf_conn *c, const char *component,
 
 	/* Asked of the session when needed: a copy per connection would
 	 * cost every idle connection its size. */
-	egd_tls_sni(c->tls, sni, sizeof(sni));
+	egd_tls_sni(c->client.tls, sni, sizeof(sni));
 	vf_audit_event(vf_worker_config(c->w), component, c->addr, sni, d,
 		       method, host, path);
 }

@@ -100,7 +100,7 @@ int vf_request_head(struct vf_conn *c)
 		return -1;
 	}
 	if (hi == -1)
-		egd_tls_sni(c->tls, host, sizeof(host));
+		egd_tls_sni(c->client.tls, host, sizeof(host));
 	if (llhttp_get_method(&c->req.parser) == HTTP_CONNECT) {
 		vf_conn_reply(c, 405, NULL, NULL, "405 Method Not Allowed\n",
 			      true);

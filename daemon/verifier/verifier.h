@@ -20,6 +20,7 @@
 
 #include "core/buf.h"
 #include "core/http1.h"
+#include "core/stream.h"
 #include "core/worker.h"
 #include "verifier/vconfig.h"
 
@@ -61,27 +62,18 @@ struct vf_conn {
 	enum vf_kind kind;
 	struct vf_worker *w; /* borrowed: the owning worker */
 	struct vf_conn *prev, *next;
-	int fd;
-	gnutls_session_t tls; /* NULL for plain HTTP listeners */
+	struct egd_stream client; /* TLS, or plain for authz and admin */
 	ev_io io;
 	ev_timer timer;
-	int io_events;		/* events io is armed for */
 	struct vf_config *cfg;	/* held: credentials and limits at accept */
 	struct vf_config *pcfg; /* held: policy `peer` was verified with */
 	struct eg_peer *peer;	/* owned; NULL until verified */
 	char addr[INET6_ADDRSTRLEN + 8]; /* "ip:port" of the client */
 	char ip[INET6_ADDRSTRLEN + 8];	 /* the address alone, or "unix:" */
-	bool handshaking;
-	bool cin_eof;
 	bool close_after;	/* close once the current response is out */
 	bool closing;		/* flush cout, then close */
-	bool tls_want_write;	/* a TLS read/handshake blocked on writing */
-	bool readable;		/* reported readable and not read dry since:
-				 * a read otherwise only costs an EAGAIN */
 	bool audited_handshake; /* handshake-reject mode recorded already */
 	bool lingering;		/* response sent, write side shut: draining */
-	size_t tls_pending;	/* bytes of a gnutls_record_send() that hit
-				* EAGAIN: retried with the same size */
 	size_t be_sent;		/* request bytes written to the backend */
 	size_t be_recv;		/* response bytes read from the backend */
 	bool be_eof;

@@ -53,7 +53,7 @@ static unsigned drain(struct egd_worker *core)
 		/* Idle keep-alive connections go now; the others after the
 		 * response in progress. */
 		if (c->rq == RQ_HEAD && c->rs == RS_NONE &&
-		    c->head_start == 0 && !c->handshaking)
+		    c->head_start == 0 && !c->client.handshaking)
 			vf_conn_close(c);
 		else
 			c->close_after = true;
