@@ -26,7 +26,7 @@ free_port() {
 
 # wait_port PORT [SECONDS]: waits until something listens on 127.0.0.1:PORT.
 wait_port() {
-	_deadline=$(( $(date +%s) + ${2:-10} ))
+	_deadline=$(( $(date +%s) + ${2:-30} ))
 	while ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
 		[ "$(date +%s)" -lt "$_deadline" ] || return 1
 		sleep 0.05

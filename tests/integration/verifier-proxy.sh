@@ -99,7 +99,7 @@ assert_contains "the 502 counted" 'edgeguard_backend_errors_total{kind="connect"
 # A backend that never completes a connect (its accept queue is full, so
 # the kernel drops our SYNs): 504 after backend_connect_timeout_ms.
 BLACKHOLE_PORT=$(free_port)
-python3 - "$BLACKHOLE_PORT" <<'PY' &
+python3 - "$BLACKHOLE_PORT" "$TEST_DIR/blackhole.ready" <<'PY' &
 import socket, sys, time
 s = socket.socket()
 s.bind(("127.0.0.1", int(sys.argv[1])))
@@ -110,10 +110,17 @@ for _ in range(4):  # fill the accept queue; never accept
     c.setblocking(False)
     c.connect_ex(("127.0.0.1", int(sys.argv[1])))
     held.append(c)
+time.sleep(0.2)
+open(sys.argv[2], "w").close()
 time.sleep(60)
 PY
 VF_PIDS="$VF_PIDS $!"
-sleep 0.5
+# A loaded machine can take seconds to start Python.
+for _ in $(seq 150); do
+	[ -e "$TEST_DIR/blackhole.ready" ] && break
+	sleep 0.1
+done
+[ -e "$TEST_DIR/blackhole.ready" ] || hard_error "blackhole backend did not start"
 BACKEND_ADDR="127.0.0.1:$BLACKHOLE_PORT"
 vf_config '' 'limits = { backend_connect_timeout_ms = 1000; };'
 kill -HUP "$VF_PID"

@@ -35,12 +35,17 @@ assert_contains "resumed" "Reused, TLSv1.2" "$out"
 assert_contains "resumed admitted" "HTTP/1.1 200" "$out"
 
 # A keep-alive connection opened before the reload, used after it.
-exec 7< <( (printf 'GET /before HTTP/1.1\r\nHost: localhost\r\n\r\n'; sleep 3;
+exec 7< <( (printf 'GET /before HTTP/1.1\r\nHost: localhost\r\n\r\n'; sleep 4;
 	printf 'GET /after HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n') |
 	vf_raw edge)
 
-# Reload with an allowlist that no longer holds the edge.
-sleep 1
+# Reload with an allowlist that no longer holds the edge, once the first
+# request has reached the backend (a loaded machine can take seconds to
+# start the client).
+for _ in $(seq 100); do
+	grep -q 'GET /before' "$BACKEND_LOG" && break
+	sleep 0.1
+done
 vf_config 'dns = [ "other.example.org" ];'
 kill -HUP "$VF_PID"
 sleep 1
