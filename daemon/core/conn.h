@@ -53,10 +53,12 @@ static inline void egd_conn_arm_client(struct ev_loop *loop, ev_io *io,
  * small. Buffers that hold bytes, and a parser in the middle of a head,
  * keep theirs. */
 static inline void
-egd_conn_release_idle(struct egd_buf *cin, struct egd_buf *cout,
-		      struct egd_buf *bin, struct egd_buf *bout,
-		      struct egd_http *req, struct egd_http *resp)
+egd_conn_release_idle(struct egd_stream *client, struct egd_buf *cin,
+		      struct egd_buf *cout, struct egd_buf *bin,
+		      struct egd_buf *bout, struct egd_http *req,
+		      struct egd_http *resp)
 {
+	egd_stream_release(client);
 	egd_buf_release(cin);
 	egd_buf_release(cout);
 	egd_buf_release(bin);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,8 +11,41 @@
 
 /* One TLS record's worth per gnutls_record_send(). */
 #define TLS_CHUNK 16384
+/* Read-ahead: the largest TLS record (RFC 8446 5.2) and its header. */
+#define RAW_SIZE (16384 + 256 + 5)
 /* recv_some(): nothing there now. */
 #define WOULD_BLOCK (-2)
+
+/* GnuTLS's pull function: serves what `raw` holds, else refills it with
+ * one recv() of up to a whole record. */
+static ssize_t stream_pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
+{
+	struct egd_stream *s = ptr;
+	size_t have = egd_buf_len(&s->raw);
+	ssize_t n;
+
+	if (have == 0) {
+		size_t space = egd_buf_space(&s->raw);
+
+		if (space == 0) {
+			gnutls_transport_set_errno(s->tls, ENOMEM);
+			return -1;
+		}
+		n = recv(s->fd, egd_buf_tail(&s->raw), space, 0);
+		if (n <= 0) {
+			if (n == -1)
+				gnutls_transport_set_errno(s->tls, errno);
+			return n;
+		}
+		egd_buf_commit(&s->raw, (size_t)n);
+		have = (size_t)n;
+	}
+	if (len > have)
+		len = have;
+	memcpy(data, egd_buf_head(&s->raw), len);
+	egd_buf_consume(&s->raw, len);
+	return (ssize_t)len;
+}
 
 void egd_stream_init(struct egd_stream *s, int fd, gnutls_session_t tls)
 {
@@ -20,10 +54,24 @@ void egd_stream_init(struct egd_stream *s, int fd, gnutls_session_t tls)
 	s->tls = tls;
 	s->handshaking = tls != NULL;
 	s->readable = true; /* the first bytes may be there already */
+	egd_buf_setup(&s->raw, RAW_SIZE);
+	if (tls != NULL) {
+		/* Reads come through stream_pull(); writes stay on the
+		 * socket (GnuTLS's own vectored send). */
+		gnutls_transport_set_ptr2(tls, s,
+					  (gnutls_transport_ptr_t)(intptr_t)fd);
+		gnutls_transport_set_pull_function(tls, stream_pull);
+	}
+}
+
+void egd_stream_release(struct egd_stream *s)
+{
+	egd_buf_release(&s->raw);
 }
 
 void egd_stream_close(struct egd_stream *s)
 {
+	egd_buf_free(&s->raw);
 	if (s->tls != NULL)
 		gnutls_deinit(s->tls);
 	s->tls = NULL;
@@ -133,7 +181,8 @@ int egd_stream_read(struct egd_stream *s, struct egd_buf *b)
 		 * decrypted already is not in the socket: take it too. */
 		if ((size_t)n < space &&
 		    (s->tls == NULL ||
-		     gnutls_record_check_pending(s->tls) == 0)) {
+		     (gnutls_record_check_pending(s->tls) == 0 &&
+		      egd_buf_len(&s->raw) == 0))) {
 			s->readable = false;
 			break;
 		}

@@ -13,7 +13,9 @@
  * are not tried again until the event loop reports the socket readable
  * (egd_stream_ready()): the loop is level-triggered, so reading on until
  * EAGAIN, or once more per pass of the caller's loop, would only cost a
- * syscall per request.
+ * syscall per request. For the same reason GnuTLS reads through the
+ * stream: a record's header and body come in one recv() into `raw`
+ * rather than two, and what is left over stays there for the next record.
  */
 
 #include <stdbool.h>
@@ -38,6 +40,8 @@ struct egd_stream {
 	size_t tls_pending;   /* size of a record send that hit EAGAIN:
 				* retried with the same size */
 	int err;	      /* after a -1: a GnuTLS code (< 0) or errno */
+	struct egd_buf raw;   /* TLS: bytes read from the socket that GnuTLS
+			       * has not taken yet */
 };
 
 /* Takes ownership of fd and of tls (NULL for plaintext; a TLS session
@@ -47,6 +51,10 @@ void egd_stream_init(struct egd_stream *s, int fd, gnutls_session_t tls);
 /* Releases the session and closes the socket, without close_notify (see
  * egd_stream_shutdown()). The stream may be init'ed again. */
 void egd_stream_close(struct egd_stream *s);
+
+/* Gives the read-ahead buffer back to the pool when it is empty (between
+ * requests). */
+void egd_stream_release(struct egd_stream *s);
 
 /*
  * Advances the TLS handshake. Returns 1 when it finished (or there is

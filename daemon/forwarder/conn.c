@@ -305,8 +305,8 @@ static void release_idle(struct egf_conn *c)
 {
 	if (!c->client.handshaking && c->up == NULL && c->rq == RQ_HEAD &&
 	    c->rs == RS_NONE)
-		egd_conn_release_idle(&c->cin, &c->cout, &c->bin, &c->bout,
-				      &c->req, &c->resp);
+		egd_conn_release_idle(&c->client, &c->cin, &c->cout, &c->bin,
+				      &c->bout, &c->req, &c->resp);
 }
 
 void egf_conn_pump(struct egf_conn *c)

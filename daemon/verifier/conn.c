@@ -570,8 +570,8 @@ static void release_idle(struct vf_conn *c)
 {
 	if (!c->client.handshaking && c->be == NULL && c->rq == RQ_HEAD &&
 	    c->rs == RS_NONE)
-		egd_conn_release_idle(&c->cin, &c->cout, &c->bin, &c->bout,
-				      &c->req, &c->resp);
+		egd_conn_release_idle(&c->client, &c->cin, &c->cout, &c->bin,
+				      &c->bout, &c->req, &c->resp);
 }
 
 void vf_conn_pump(struct vf_conn *c)
