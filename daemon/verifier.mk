@@ -27,6 +27,7 @@ EG_VERIFIER_TESTS = \
 	tests/integration/verifier-proxy.sh \
 	tests/integration/verifier-tls.sh \
 	tests/integration/verifier-system.sh \
+	tests/integration/pkcs11.sh \
 	tests/integration/verifier-load.sh \
 	tests/integration/verifier-cases.sh
 TESTS += $(EG_VERIFIER_TESTS)

@@ -106,7 +106,10 @@ int egd_tls_server_new(const char *cert, const char *key, const char *priority,
 	ret = gnutls_certificate_set_x509_key_file2(
 		srv->cred, cert, key, GNUTLS_X509_FMT_PEM, NULL, 0);
 	if (ret < 0) {
-		snprintf(err, errlen, "certificate %s / key %s: %s", cert, key,
+		char shown[512];
+
+		snprintf(err, errlen, "certificate %s / key %s: %s", cert,
+			 egd_tls_key_shown(key, shown, sizeof(shown)),
 			 gnutls_strerror(ret));
 		goto fail;
 	}
@@ -190,6 +193,17 @@ int egd_tls_session_new(const struct egd_tls_server *srv, int fd,
 fail:
 	gnutls_deinit(s);
 	return ret;
+}
+
+const char *egd_tls_key_shown(const char *key, char *buf, size_t buflen)
+{
+	const char *q = strchr(key, '?');
+
+	if (strncmp(key, "pkcs11:", 7) == 0 && q != NULL)
+		snprintf(buf, buflen, "%.*s?...", (int)(q - key), key);
+	else
+		snprintf(buf, buflen, "%s", key);
+	return buf;
 }
 
 void egd_tls_sni(gnutls_session_t s, char *buf, size_t buflen)

@@ -59,6 +59,10 @@ void egd_tls_tickets_clear(void);
 int egd_tls_session_new(const struct egd_tls_server *srv, int fd,
 			bool require_cert, void *ptr, gnutls_session_t *out);
 
+/* `key` (a file name or a pkcs11: URL) as it may be logged: a URL's query
+ * (pin-value, pin-source) is replaced by "?...". Returns buf. */
+const char *egd_tls_key_shown(const char *key, char *buf, size_t buflen);
+
 /* The SNI the client sent, or "" (always terminated); s may be NULL. */
 void egd_tls_sni(gnutls_session_t s, char *buf, size_t buflen);
 

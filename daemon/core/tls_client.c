@@ -31,8 +31,11 @@ int egd_tls_client_new(const char *cert, const char *key, const char *ca_file,
 	ret = gnutls_certificate_set_x509_key_file2(
 		cl->cred, cert, key, GNUTLS_X509_FMT_PEM, NULL, 0);
 	if (ret < 0) {
+		char shown[512];
+
 		snprintf(err, errlen, "client certificate %s / key %s: %s",
-			 cert, key, gnutls_strerror(ret));
+			 cert, egd_tls_key_shown(key, shown, sizeof(shown)),
+			 gnutls_strerror(ret));
 		goto fail;
 	}
 	if (egd_tls_leaf_info(cert, &cl->cert_not_after, cl->cert_subject,
