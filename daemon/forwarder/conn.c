@@ -32,7 +32,6 @@ static void conn_free(struct egf_conn *c)
 	egd_buf_free(&c->cout);
 	egd_buf_free(&c->bout);
 	egd_buf_free(&c->bin);
-	free(c->replay);
 	egf_config_unref(c->rcfg);
 	egf_config_unref(c->cfg);
 	c->magic = 0;

@@ -98,7 +98,7 @@ static const char *up_name(const struct egf_conn *c)
 
 /*
  * May the request be sent again on another connection? Only an idempotent
- * bodiless one (c->replay) of which the origin answered nothing, after a
+ * bodiless one (c->replay_len) of which the origin answered nothing, after a
  * failure to establish the connection (up to the origin's `retries`), or
  * once when a pooled connection turns out closed. The certificate
  * failures are no connection failures: another try would fail the same.
@@ -107,7 +107,7 @@ static bool may_retry(const struct egf_conn *c, enum egf_error kind)
 {
 	const struct egf_upstream *u = c->up;
 
-	if (c->replay == NULL || c->up_recv != 0 || c->rs != RS_WAIT)
+	if (c->replay_len == 0 || c->up_recv != 0 || c->rs != RS_WAIT)
 		return false;
 	if (u != NULL && u->reused)
 		return kind == EGF_E_CLOSED && !c->stale_retried;
@@ -139,8 +139,9 @@ void egf_upstream_failed(struct egf_conn *c, enum egf_error kind,
 			egf_upstream_release(c->up, false);
 			c->up = NULL;
 		}
+		/* The head is still where put_head() wrote it. */
 		egd_buf_reset(&c->bout);
-		egd_buf_append(&c->bout, c->replay, c->replay_len);
+		egd_buf_commit(&c->bout, c->replay_len);
 		c->up_sent = 0;
 		c->up_eof = false;
 		if (egf_request_connect(c, stale) == 0)
@@ -416,8 +417,7 @@ void egf_finish_exchange(struct egf_conn *c)
 		egf_upstream_release(u, reuse);
 		c->up = NULL;
 	}
-	free(c->replay);
-	c->replay = NULL;
+	c->replay_len = 0;
 	egf_config_unref(c->rcfg);
 	c->rcfg = NULL;
 	c->origin = NULL;

@@ -114,10 +114,10 @@ struct egf_conn {
 	ev_tstamp deadline;   /* what the timer waits for */
 	bool head_method_head;
 	bool req_http10;
-	/* Owned copy of an idempotent bodiless request's head: sent again on
-	 * another connection when the first one fails before an answer.
-	 * NULL otherwise. */
-	char *replay;
+	/* An idempotent bodiless request's head is sent again on another
+	 * connection when the first one fails before an answer: its
+	 * replay_len bytes stay at the front of bout, which nothing else is
+	 * written to until the exchange ends. 0 otherwise. */
 	size_t replay_len;
 };
 
@@ -189,11 +189,13 @@ int egf_response_head(struct egf_conn *c);
 
 /* upstream.c */
 /* A connection to origin o of cfg for c: an idle one from w's pool unless
- * `fresh`, else a new connect to the next server. NULL with errno set when
- * a new one cannot be started. */
+ * `fresh` (checked for a close that has arrived first with `peek`), else a
+ * new connect to the next server. NULL with errno set when a new one
+ * cannot be started. */
 struct egf_upstream *egf_upstream_get(struct egf_worker *w, struct egf_conn *c,
 				      struct egf_config *cfg,
-				      struct egf_origin *o, bool fresh);
+				      struct egf_origin *o, bool fresh,
+				      bool peek);
 /* Advances connect and handshake: 1 ready, 0 waiting for I/O, -1 failed
  * (u->fail and u->why say why). */
 int egf_upstream_step(struct egf_upstream *u);

@@ -25,7 +25,10 @@ static bool put_head(struct egf_conn *c)
 int egf_request_connect(struct egf_conn *c, bool fresh)
 {
 	c->attempts++;
-	c->up = egf_upstream_get(c->w, c, c->rcfg, c->origin, fresh);
+	/* A request that can be sent again finds out about a pooled
+	 * connection the origin closed by trying it; others check first. */
+	c->up = egf_upstream_get(c->w, c, c->rcfg, c->origin, fresh,
+				 c->replay_len == 0);
 	c->up_last_io = ev_now(c->w->loop);
 	return c->up == NULL ? -1 : 0;
 }
@@ -81,14 +84,8 @@ int egf_request_head(struct egf_conn *c)
 	egd_http_next(&c->resp);
 	c->resp.no_body = c->head_method_head;
 	c->up_reusable = true;
-	if (egd_fwd_replayable(&c->req.parser)) {
-		c->replay = malloc(egd_buf_len(&c->bout));
-		if (c->replay != NULL) {
-			c->replay_len = egd_buf_len(&c->bout);
-			memcpy(c->replay, egd_buf_head(&c->bout),
-			       c->replay_len);
-		}
-	}
+	if (egd_fwd_replayable(&c->req.parser))
+		c->replay_len = egd_buf_len(&c->bout);
 	if (egf_request_connect(c, false) == -1) {
 		snprintf(msg, sizeof(msg), "connect: %s", strerror(errno));
 		egf_upstream_failed(c, EGF_E_CONNECT, msg);

@@ -170,9 +170,11 @@ int egf_upstream_step(struct egf_upstream *u)
 	return 1;
 }
 
-/* Takes the newest idle connection that is still usable. */
-static struct egf_upstream *from_pool(struct egf_worker *w,
-				      struct egf_origin *o, ev_tstamp now)
+/* Takes the newest idle connection that is still usable; with `peek`, a
+ * read checks it for a close that has arrived (a syscall the requests that
+ * may be sent again spare themselves). */
+static struct egf_upstream *
+from_pool(struct egf_worker *w, struct egf_origin *o, ev_tstamp now, bool peek)
 {
 	struct egf_pool *p;
 	struct egf_upstream *u;
@@ -186,7 +188,8 @@ static struct egf_upstream *from_pool(struct egf_worker *w,
 		p->n--;
 		egf_gauge(&o->stats->idle, -1);
 		if (now - u->idle_since < o->idle_timeout_ms / 1000.0 &&
-		    idle_alive(u))
+		    (peek ? idle_alive(u)
+			  : gnutls_record_check_pending(u->tls) == 0))
 			return u;
 		upstream_free(u);
 	}
@@ -195,10 +198,11 @@ static struct egf_upstream *from_pool(struct egf_worker *w,
 
 struct egf_upstream *egf_upstream_get(struct egf_worker *w, struct egf_conn *c,
 				      struct egf_config *cfg,
-				      struct egf_origin *o, bool fresh)
+				      struct egf_origin *o, bool fresh,
+				      bool peek)
 {
 	ev_tstamp now = ev_now(w->loop);
-	struct egf_upstream *u = fresh ? NULL : from_pool(w, o, now);
+	struct egf_upstream *u = fresh ? NULL : from_pool(w, o, now, peek);
 	const struct egf_server *s;
 	int fd;
 
