@@ -23,6 +23,7 @@ noinst_LTLIBRARIES += daemon/core/libegcore.la
 daemon_core_libegcore_la_SOURCES = \
 	daemon/core/buf.c daemon/core/buf.h \
 	daemon/core/conn.h \
+	daemon/core/daemon.c daemon/core/daemon.h \
 	daemon/core/dcfg.c daemon/core/dcfg.h \
 	daemon/core/dconf.c daemon/core/dconf.h \
 	daemon/core/fwd.c daemon/core/fwd.h \
@@ -38,7 +39,7 @@ daemon_core_libegcore_la_SOURCES = \
 	daemon/core/tls_client.c daemon/core/tls_client.h \
 	daemon/core/worker.c daemon/core/worker.h
 daemon_core_libegcore_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) \
-	$(LIBCONFIG_CFLAGS) $(LLHTTP_CFLAGS)
+	$(LIBCONFIG_CFLAGS) $(LLHTTP_CFLAGS) $(SYSTEMD_CFLAGS)
 daemon_core_libegcore_la_LIBADD = $(EG_LLHTTP_LIBS) $(GNUTLS_LIBS) \
 	$(LIBCONFIG_LIBS)
 

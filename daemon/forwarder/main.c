@@ -1,54 +1,57 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <gnutls/gnutls.h>
-#include <systemd/sd-daemon.h>
 
 #include <edgeguard/edgeguard.h>
 
+#include "core/daemon.h"
 #include "core/log.h"
 #include "core/privs.h"
 #include "core/net.h"
-#include "core/tls.h"
 #include "forwarder/forwarder.h"
 
-#define DEFAULT_CONFIG	 SYSCONFDIR "/edgeguard/forwarder.conf"
-#define WATCH_INTERVAL_S 2.0
+#define DEFAULT_CONFIG SYSCONFDIR "/edgeguard/forwarder.conf"
 
-static const char *config_path = DEFAULT_CONFIG;
-static struct egf_worker *workers; /* cfg->workers threads */
-static unsigned n_workers;
-static struct egf_worker admin; /* the main thread's loop */
-static ev_tstamp next_rotation; /* of the session ticket key */
-static enum egd_level log_level = EGD_INFO;
-static bool log_to_file; /* log_file was configured at start */
-static char err[1024];
+static const char *probe; /* --check-origin NAME */
 
-static void usage(FILE *f)
+static const struct egf_config *cfg_of(const struct egd_dconf *d)
 {
-	fprintf(f,
-		"usage: edgeguard-forwarder [-c FILE] [-t] [-d] [-V]\n"
-		"       edgeguard-forwarder [-c FILE] --check-origin NAME\n"
-		"  -c FILE             configuration (default %s)\n"
-		"  -t                  test the configuration and exit\n"
-		"  -d                  debug logging\n"
-		"  -V                  print the version and exit\n"
-		"  --check-origin NAME connect to origin NAME with its client\n"
-		"                      certificate and tell whether it admits "
-		"it\n",
-		DEFAULT_CONFIG);
+	return (const struct egf_config *)(const void *)d;
+}
+
+static struct egf_worker *worker_of(struct egd_worker *w)
+{
+	return egd_container_of(w, struct egf_worker, core);
+}
+
+static int option(int opt, const char *arg)
+{
+	if (opt != 'O')
+		return -1;
+	probe = arg;
+	return 0;
+}
+
+static int command(const char *config_path)
+{
+	return probe ? egf_probe_origin(config_path, probe, stdout) : -1;
+}
+
+static int load(const char *path, bool test, struct egd_dconf **out, char *err,
+		size_t errlen)
+{
+	struct egf_config *c = NULL;
+
+	(void)test;
+	if (egf_config_load(path, &c, err, errlen) < 0)
+		return -1;
+	*out = &c->d;
+	return 0;
 }
 
 static bool same_addrs(const struct egd_addr *a, size_t na,
@@ -62,9 +65,10 @@ static bool same_addrs(const struct egd_addr *a, size_t na,
 	return true;
 }
 
-static bool same_listeners(const struct egf_config *a,
-			   const struct egf_config *b)
+static bool same_listeners(const struct egd_dconf *da,
+			   const struct egd_dconf *db)
 {
+	const struct egf_config *a = cfg_of(da), *b = cfg_of(db);
 	const struct egf_tls_in *ta = a->tls_in, *tb = b->tls_in;
 
 	return a->d.workers == b->d.workers &&
@@ -76,153 +80,38 @@ static bool same_listeners(const struct egf_config *a,
 			  tb ? tb->listen : NULL, tb ? tb->n_listen : 0);
 }
 
-/* Points stderr, where the diagnostic log goes, at the configured file
- * (opened anew: after logrotate renamed the old one, on SIGUSR1). Without
- * log_file at start, stderr stays what systemd or the shell made it. */
-static int open_log(const struct egf_config *cfg)
+static void reloaded(bool ok)
 {
-	int fd;
-
-	if (!log_to_file || cfg->log_file == NULL)
-		return 0;
-	fd = open(cfg->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		  0640);
-	if (fd == -1) {
-		egd_log(EGD_ERR, "log_file %s: %s", cfg->log_file,
-			strerror(errno));
-		return -1;
-	}
-	if (dup2(fd, STDERR_FILENO) == -1) {
-		egd_log(EGD_ERR, "log_file %s: %s", cfg->log_file,
-			strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	egf_count(ok ? &egf_metrics.reloads : &egf_metrics.reload_errors);
 }
 
-static void reload(const char *why)
+static int worker_init(struct egd_worker *w, unsigned id, bool threaded)
 {
-	struct egf_config *cur = egf_config_current();
-	struct egf_config *next = NULL;
-	struct timespec now;
-
-	/* systemd's notify-reload protocol wants the reload's start time. */
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-		   (unsigned long long)now.tv_sec * 1000000ULL +
-			   (unsigned long long)now.tv_nsec / 1000ULL);
-	egd_log(EGD_NOTICE, "reloading %s (%s)", config_path, why);
-	if (egf_config_load(config_path, &next, err, sizeof(err)) < 0) {
-		egf_count(&egf_metrics.reload_errors);
-		egd_log(EGD_ERR,
-			"reload failed, the previous configuration stays in "
-			"force: %s",
-			err);
-	} else {
-		if (cur != NULL && !same_listeners(cur, next))
-			egd_log(EGD_WARN, "listen addresses and workers "
-					  "change only at restart");
-		if (cur != NULL && next->log_file != NULL &&
-		    (cur->log_file == NULL ||
-		     strcmp(cur->log_file, next->log_file) != 0))
-			open_log(next);
-		egd_dconf_publish(&next->d);
-		for (unsigned i = 0; i < n_workers; i++)
-			egd_worker_post_refresh(&workers[i].core);
-		egf_count(&egf_metrics.reloads);
-		egd_log(EGD_NOTICE, "configuration reloaded");
-	}
-	egf_config_unref(cur);
-	sd_notify(0, "READY=1");
+	return egf_worker_init(worker_of(w), id, threaded);
 }
 
-static void signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
+static void worker_free(struct egd_worker *w)
 {
-	struct egf_config *cfg;
-
-	(void)revents;
-	switch (s->signum) {
-	case SIGHUP:
-		reload("SIGHUP");
-		break;
-	case SIGUSR1:
-		cfg = egf_config_current();
-		if (cfg != NULL && log_to_file && cfg->log_file != NULL &&
-		    open_log(cfg) == 0)
-			egd_log(EGD_NOTICE, "log file %s reopened",
-				cfg->log_file);
-		egf_config_unref(cfg);
-		break;
-	default:
-		egd_log(EGD_NOTICE, "shutting down (signal %d)", s->signum);
-		sd_notify(0, "STOPPING=1");
-		ev_break(loop, EVBREAK_ALL);
-		break;
-	}
-}
-
-/* Every WATCH_INTERVAL_S: a new session ticket key when it is due, and
- * certificate, key or CA files replaced on disk (cert-manager, Vault
- * agent, certbot) reload everything. */
-static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	struct egf_config *cfg = egf_config_current();
-	ev_tstamp now = ev_now(loop);
-	bool changed;
-
-	(void)t;
-	(void)revents;
-	if (cfg == NULL)
-		return;
-	if (cfg->tls_in != NULL && cfg->tls_in->ticket_key_rotation_s > 0 &&
-	    now >= next_rotation) {
-		if (egd_tls_tickets_rotate() < 0)
-			egd_log(EGD_ERR, "session ticket key rotation failed");
-		next_rotation = now + cfg->tls_in->ticket_key_rotation_s;
-	}
-	changed = egd_watch_changed(&cfg->d.watch);
-	egf_config_unref(cfg);
-	if (changed)
-		reload("a certificate, key or CA file changed");
-}
-
-static int open_listener(struct egf_worker *w, enum egf_kind kind, bool tls,
-			 const struct egd_addr *a, int shared_fd, bool owns)
-{
-	int fd = shared_fd;
-
-	if (fd == -1) {
-		fd = egd_listen(a, true, 1024, err, sizeof(err));
-		if (fd == -1)
-			return -1;
-		owns = true;
-	}
-	if (egd_worker_add_listener(&w->core, kind, tls, fd, owns) == -1) {
-		snprintf(err, sizeof(err), "out of memory");
-		if (shared_fd == -1)
-			close(fd);
-		return -1;
-	}
-	return 0;
+	egf_worker_free(worker_of(w));
 }
 
 /* A unix socket is one fd shared by every worker (SO_REUSEPORT does not
  * apply to it), owned by worker 0. */
-static int open_proxy_listeners(const struct egd_addr *addrs, size_t n,
-				bool tls)
+static int open_proxy_listeners(struct egd_daemon *d,
+				const struct egd_addr *addrs, size_t n,
+				bool tls, char *err, size_t errlen)
 {
 	for (size_t j = 0; j < n; j++) {
 		int shared = -1;
 
 		if (addrs[j].is_unix &&
 		    (shared = egd_listen(&addrs[j], false, 1024, err,
-					 sizeof(err))) == -1)
+					 errlen)) == -1)
 			return -1;
-		for (unsigned i = 0; i < n_workers; i++)
-			if (open_listener(&workers[i], EGF_PROXY, tls,
-					  &addrs[j], shared, i == 0) == -1) {
+		for (unsigned i = 0; i < d->n_workers; i++)
+			if (egd_daemon_listen(d->workers[i], EGF_PROXY, tls,
+					      &addrs[j], shared, i == 0, err,
+					      errlen) == -1) {
 				/* Unless worker 0 took it, it is ours. */
 				if (i == 0 && shared != -1)
 					close(shared);
@@ -232,22 +121,24 @@ static int open_proxy_listeners(const struct egd_addr *addrs, size_t n,
 	return 0;
 }
 
-/* Binds everything while still privileged. */
-static int open_listeners(const struct egf_config *cfg)
+static int open_listeners(struct egd_daemon *d, const struct egd_dconf *dc,
+			  char *err, size_t errlen)
 {
-	if (open_proxy_listeners(cfg->listen, cfg->n_listen, false) == -1 ||
+	const struct egf_config *cfg = cfg_of(dc);
+
+	if (open_proxy_listeners(d, cfg->listen, cfg->n_listen, false, err,
+				 errlen) == -1 ||
 	    (cfg->tls_in != NULL &&
-	     open_proxy_listeners(cfg->tls_in->listen, cfg->tls_in->n_listen,
-				  true) == -1))
+	     open_proxy_listeners(d, cfg->tls_in->listen, cfg->tls_in->n_listen,
+				  true, err, errlen) == -1))
 		return -1;
 	if (cfg->d.admin_enabled &&
-	    open_listener(&admin, EGF_ADMIN, false, &cfg->d.admin, -1, true) ==
-		    -1)
+	    egd_daemon_listen(d->admin, EGF_ADMIN, false, &cfg->d.admin, -1,
+			      true, err, errlen) == -1)
 		return -1;
 	return 0;
 }
 
-/* Hands the unix listeners to the edge proxy's group, then drops root. */
 static size_t unix_paths(const struct egd_addr *addrs, size_t n,
 			 const char **out)
 {
@@ -260,166 +151,82 @@ static size_t unix_paths(const struct egd_addr *addrs, size_t n,
 	return k;
 }
 
-static int drop_privileges(const struct egf_config *cfg)
+/* Hands the unix listeners to the edge proxy's group, then drops root. */
+static int drop_privileges(const struct egd_dconf *dc, char *err, size_t errlen)
 {
+	const struct egf_config *cfg = cfg_of(dc);
 	size_t n_tls = cfg->tls_in ? cfg->tls_in->n_listen : 0;
 	const char **socks = calloc(cfg->n_listen + n_tls + 1, sizeof(*socks));
 	size_t n;
 	int ret;
 
 	if (socks == NULL) {
-		snprintf(err, sizeof(err), "out of memory");
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	n = unix_paths(cfg->listen, cfg->n_listen, socks);
 	if (cfg->tls_in != NULL)
 		n += unix_paths(cfg->tls_in->listen, n_tls, socks + n);
 	ret = egd_privs_drop("forwarder", cfg->d.user, cfg->d.group, socks, n,
-			     err, sizeof(err));
+			     err, errlen);
 	free(socks);
 	return ret;
 }
 
-static int run(struct egf_config *cfg)
+static long ticket_rotation_s(const struct egd_dconf *dc)
 {
-	static const int signums[4] = {SIGHUP, SIGUSR1, SIGTERM, SIGINT};
-	ev_signal sigs[4];
-	ev_timer tick;
-	sigset_t block, old;
-	int status = 1;
+	const struct egf_tls_in *t = cfg_of(dc)->tls_in;
 
-	signal(SIGPIPE, SIG_IGN);
-	if (cfg->log_file != NULL) {
-		log_to_file = true;
-		if (open_log(cfg) == -1)
-			return 1;
-		/* The journal no longer reads stderr: lines get their time
-		 * stamp again. Still single-threaded here. */
-		unsetenv("JOURNAL_STREAM");
-		egd_log_setup("edgeguard-forwarder", log_level);
-	}
-	if (cfg->tls_in != NULL && egd_tls_tickets_rotate() < 0) {
-		egd_log(EGD_ERR, "cannot generate a session ticket key");
-		return 1;
-	}
-	n_workers = cfg->d.workers;
-	workers = calloc(n_workers, sizeof(*workers));
-	if (workers == NULL || egf_worker_init(&admin, n_workers, false) == -1)
-		goto out;
-	for (unsigned i = 0; i < n_workers; i++)
-		if (egf_worker_init(&workers[i], i, true) == -1)
-			goto out;
-	if (open_listeners(cfg) == -1 || drop_privileges(cfg) == -1) {
-		egd_log(EGD_ERR, "%s", err);
-		goto out;
-	}
-	egd_dconf_publish(egd_dconf_ref(&cfg->d));
-	/* Workers inherit a mask with the handled signals blocked, so they
-	 * are delivered to the main loop only. */
-	sigemptyset(&block);
-	for (int i = 0; i < 4; i++)
-		sigaddset(&block, signums[i]);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	for (unsigned i = 0; i < n_workers; i++)
-		if (egd_worker_start(&workers[i].core) == -1) {
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
-			egd_log(EGD_ERR, "cannot start worker %u", i);
-			goto out_stop;
-		}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	egd_worker_start(&admin.core);
-	for (int i = 0; i < 4; i++) {
-		ev_signal_init(&sigs[i], signal_cb, signums[i]);
-		ev_signal_start(admin.loop, &sigs[i]);
-	}
-	ev_timer_init(&tick, tick_cb, WATCH_INTERVAL_S, WATCH_INTERVAL_S);
-	ev_timer_start(admin.loop, &tick);
-	if (cfg->tls_in != NULL)
-		next_rotation =
-			ev_now(admin.loop) + cfg->tls_in->ticket_key_rotation_s;
-	egd_log(EGD_NOTICE, "edgeguard-forwarder %s: %u workers, %zu origins",
-		eg_version(), n_workers, cfg->n_origins);
-	sd_notify(0, "READY=1");
-	ev_run(admin.loop, 0);
-	ev_timer_stop(admin.loop, &tick);
-	for (int i = 0; i < 4; i++)
-		ev_signal_stop(admin.loop, &sigs[i]);
-	status = 0;
-out_stop:
-	for (unsigned i = 0; i < n_workers; i++)
-		if (workers[i].started)
-			egd_worker_post_stop(&workers[i].core);
-	for (unsigned i = 0; i < n_workers; i++)
-		if (workers[i].started)
-			egd_worker_join(&workers[i].core);
-out:
-	for (unsigned i = 0; workers != NULL && i < n_workers; i++)
-		egf_worker_free(&workers[i]);
-	egf_worker_free(&admin);
-	free(workers);
-	egd_dconf_publish(NULL);
-	egd_tls_tickets_clear();
-	return status;
+	return t ? (long)t->ticket_key_rotation_s : -1;
 }
+
+static const char *log_file(const struct egd_dconf *dc)
+{
+	return cfg_of(dc)->log_file;
+}
+
+static void started(const struct egd_daemon *d, const struct egd_dconf *dc)
+{
+	egd_log(EGD_NOTICE, "edgeguard-forwarder %s: %u workers, %zu origins",
+		eg_version(), d->n_workers, cfg_of(dc)->n_origins);
+}
+
+static const struct option longopts[] = {
+	{"check-origin", required_argument, NULL, 'O'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0}};
+
+static const struct egd_daemon_ops forwarder_ops = {
+	.name = "edgeguard-forwarder",
+	.default_config = DEFAULT_CONFIG,
+	.usage =
+		"usage: edgeguard-forwarder [-c FILE] [-t] [-d] [-V]\n"
+		"       edgeguard-forwarder [-c FILE] --check-origin NAME\n"
+		"  -c FILE             configuration (default " DEFAULT_CONFIG
+		")\n"
+		"  -t                  test the configuration and exit\n"
+		"  -d                  debug logging\n"
+		"  -V                  print the version and exit\n"
+		"  --check-origin NAME connect to origin NAME with its client\n"
+		"                      certificate and tell whether it admits "
+		"it\n",
+	.longopts = longopts,
+	.option = option,
+	.command = command,
+	.load = load,
+	.same_listeners = same_listeners,
+	.reloaded = reloaded,
+	.worker_size = sizeof(struct egf_worker),
+	.worker_init = worker_init,
+	.worker_free = worker_free,
+	.open_listeners = open_listeners,
+	.drop_privileges = drop_privileges,
+	.ticket_rotation_s = ticket_rotation_s,
+	.log_file = log_file,
+	.started = started,
+};
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"check-origin", required_argument, NULL, 'O'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
-	struct egf_config *cfg = NULL;
-	const char *probe = NULL;
-	bool test = false;
-	int opt, status;
-
-	while ((opt = getopt_long(argc, argv, "c:tdVh", longopts, NULL)) !=
-	       -1) {
-		switch (opt) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 't':
-			test = true;
-			break;
-		case 'd':
-			log_level = EGD_DEBUG;
-			break;
-		case 'O':
-			probe = optarg;
-			break;
-		case 'V':
-			printf("edgeguard-forwarder %s\n", eg_version());
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	egd_log_setup("edgeguard-forwarder", log_level);
-	if (probe != NULL)
-		return egf_probe_origin(config_path, probe, stdout);
-	if (egf_config_load(config_path, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "edgeguard-forwarder: %s\n", err);
-		if (test)
-			fprintf(stderr, "configuration file %s test failed\n",
-				config_path);
-		return 1;
-	}
-	if (test) {
-		printf("configuration file %s test is successful\n",
-		       config_path);
-		egf_config_unref(cfg);
-		return 0;
-	}
-	status = run(cfg);
-	egf_config_unref(cfg);
-	return status;
+	return egd_daemon_main(&forwarder_ops, argc, argv);
 }
