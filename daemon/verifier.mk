@@ -29,7 +29,8 @@ EG_VERIFIER_TESTS = \
 	tests/integration/verifier-system.sh \
 	tests/integration/pkcs11.sh \
 	tests/integration/verifier-load.sh \
-	tests/integration/verifier-cases.sh
+	tests/integration/verifier-cases.sh \
+	tests/integration/verifier-logfile.sh
 TESTS += $(EG_VERIFIER_TESTS)
 EXTRA_DIST += $(EG_VERIFIER_TESTS) tests/integration/verifier-lib.sh \
 	tests/integration/echo-backend.py tests/integration/verifier-loadgen.py \

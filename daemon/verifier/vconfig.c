@@ -14,9 +14,8 @@
 #include "verifier/vconfig.h"
 
 static const char *const top_keys[] = {
-	"listen", "tls",   "backend", "workers", "identity_headers",
-	"limits", "admin", "authz",   "user",	 "group",
-	NULL};
+	"listen", "tls",   "backend", "workers", "identity_headers", "limits",
+	"admin",  "authz", "user",    "group",	 "log_file",	     NULL};
 static const char *const tls_keys[] = {"cert",
 				       "key",
 				       "priority",
@@ -173,7 +172,9 @@ static int load_verifier(struct vf_config *c, const config_setting_t *v,
 		     0))
 		return ret;
 	if ((ret = load_limits(c, v, err, errlen)) < 0 ||
-	    (ret = load_listeners(c, v, err, errlen)) < 0)
+	    (ret = load_listeners(c, v, err, errlen)) < 0 ||
+	    (ret = egd_cfg_file(v, "log_file", dir, false, &c->log_file, err,
+				errlen)) < 0)
 		return ret;
 	return egd_dconf_common(&c->d, v, "127.0.0.1:9443", err, errlen);
 }
@@ -276,6 +277,7 @@ static void destroy(struct egd_dconf *d)
 	free(c->listen);
 	eg_free(c->cert);
 	eg_free(c->key);
+	eg_free(c->log_file);
 	free(c->priority);
 	free(c->authz_header);
 	free(c);
