@@ -20,14 +20,14 @@
 #include "core/net.h"
 #include "core/tls.h"
 
-#define WATCH_INTERVAL_S 2.0
+#define WATCH_EVERY 2 /* ticks of 1 s: the certificate files */
 
 /* One daemon per process: the signal and timer callbacks find it here. */
 static struct egd_daemon dm;
 static enum egd_level log_level = EGD_INFO;
 static bool log_to_file;	/* a log file was configured at start */
 static ev_tstamp next_rotation; /* of the session ticket key */
-static ev_tstamp next_watch;	/* of the certificate files */
+static unsigned ticks;		/* of tick_cb, for WATCH_EVERY */
 static char errbuf[1024];
 
 /* Points stderr, where the diagnostic log goes, at the configured file
@@ -135,7 +135,7 @@ static void signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 }
 
 /* Once a second: the daemon's own chores, a new session ticket key when
- * it is due, and every WATCH_INTERVAL_S certificate, key or CA files
+ * it is due, and every WATCH_EVERY ticks certificate, key or CA files
  * replaced on disk (cert-manager, Vault agent, certbot) reload
  * everything. */
 static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -157,10 +157,8 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			egd_log(EGD_ERR, "session ticket key rotation failed");
 		next_rotation = now + (ev_tstamp)rotation;
 	}
-	if (now >= next_watch) {
-		next_watch = now + WATCH_INTERVAL_S;
+	if (++ticks % WATCH_EVERY == 0)
 		changed = egd_watch_changed(&c->watch);
-	}
 	egd_dconf_unref(c);
 	if (changed)
 		reload("a certificate, key or CA file changed");
@@ -284,7 +282,6 @@ static int run(struct egd_dconf *c)
 	ev_timer_init(&tick, tick_cb, 1.0, 1.0);
 	ev_timer_start(dm.admin->loop, &tick);
 	next_rotation = ev_now(dm.admin->loop) + (ev_tstamp)rotation;
-	next_watch = ev_now(dm.admin->loop) + WATCH_INTERVAL_S;
 	dm.ops->started(&dm, c);
 	sd_notify(0, "READY=1");
 	ev_run(dm.admin->loop, 0);
