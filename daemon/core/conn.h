@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "core/http1.h"
+#include "core/log.h"
 #include "core/stream.h"
 
 _Static_assert(EGD_STREAM_READ == EV_READ && EGD_STREAM_WRITE == EV_WRITE,
@@ -45,6 +46,35 @@ static inline void egd_conn_arm_client(struct ev_loop *loop, ev_io *io,
 		   egd_stream_events(
 			   s, !s->eof && (lingering || egd_buf_room(cin) > 0),
 			   egd_buf_len(cout) > 0));
+}
+
+/* Reads what the client sent into cin (discarded while lingering); a
+ * failure is logged (debug) under `who`, progress refreshes *last_io.
+ * Returns 1 on progress, 0, -1. */
+static inline int egd_conn_read(struct egd_stream *s, struct egd_buf *cin,
+				bool lingering, const char *who, ev_tstamp now,
+				ev_tstamp *last_io)
+{
+	int r = egd_stream_read(s, lingering ? NULL : cin);
+
+	if (r == -1)
+		egd_log(EGD_DEBUG, "%s: receive: %s", who,
+			egd_stream_strerror(s));
+	else if (r == 1)
+		*last_io = now;
+	return r;
+}
+
+/* Writes cout to the client; a failure is logged (debug) under `who`.
+ * Returns 1 on progress, 0, -1. */
+static inline int egd_conn_write(struct egd_stream *s, struct egd_buf *cout,
+				 const char *who)
+{
+	int r = egd_stream_write(s, cout);
+
+	if (r == -1)
+		egd_log(EGD_DEBUG, "%s: send: %s", who, egd_stream_strerror(s));
+	return r;
 }
 
 /* Between requests a keep-alive connection holds no buffers: they go back

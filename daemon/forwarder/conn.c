@@ -222,31 +222,6 @@ static int handshake(struct egf_conn *c)
 	return 1;
 }
 
-/* Reads what the edge proxy sent into cin (discarded while lingering).
- * Returns 1 on progress, 0, -1. */
-static int client_read(struct egf_conn *c)
-{
-	int r = egd_stream_read(&c->client, c->lingering ? NULL : &c->cin);
-
-	if (r == -1)
-		egd_log(EGD_DEBUG, "%s: receive: %s", c->addr,
-			egd_stream_strerror(&c->client));
-	else if (r == 1)
-		c->last_io = ev_now(c->w->loop);
-	return r;
-}
-
-/* Writes cout to the edge proxy. Returns 1 on progress, 0, -1. */
-static int client_write(struct egf_conn *c)
-{
-	int r = egd_stream_write(&c->client, &c->cout);
-
-	if (r == -1)
-		egd_log(EGD_DEBUG, "%s: send: %s", c->addr,
-			egd_stream_strerror(&c->client));
-	return r;
-}
-
 static void start_linger(struct egf_conn *c)
 {
 	egd_stream_shutdown(&c->client);
@@ -321,7 +296,9 @@ void egf_conn_pump(struct egf_conn *c)
 			if (r == 0)
 				break;
 		}
-		if ((r = client_read(c)) == -1)
+		if ((r = egd_conn_read(&c->client, &c->cin, c->lingering,
+				       c->addr, ev_now(c->w->loop),
+				       &c->last_io)) == -1)
 			goto close;
 		progress |= r;
 		if ((r = egf_process_request(c)) == -1)
@@ -339,7 +316,7 @@ void egf_conn_pump(struct egf_conn *c)
 			 * of it cannot be told apart from a next request. */
 			c->closing = true;
 		}
-		if ((r = client_write(c)) == -1)
+		if ((r = egd_conn_write(&c->client, &c->cout, c->addr)) == -1)
 			goto close;
 		progress |= r;
 		if (c->lingering && c->client.eof)

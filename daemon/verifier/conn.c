@@ -166,31 +166,6 @@ static int do_handshake(struct vf_conn *c)
 	return 1;
 }
 
-/* Reads what the client sent into cin (discarded while lingering).
- * Returns 1 on progress, 0, -1. */
-static int client_read(struct vf_conn *c)
-{
-	int r = egd_stream_read(&c->client, c->lingering ? NULL : &c->cin);
-
-	if (r == -1)
-		egd_log(EGD_DEBUG, "%s: receive: %s", c->addr,
-			egd_stream_strerror(&c->client));
-	else if (r == 1)
-		c->last_io = ev_now(c->w->loop);
-	return r;
-}
-
-/* Writes cout to the client. Returns 1 on progress, 0, -1. */
-static int client_write(struct vf_conn *c)
-{
-	int r = egd_stream_write(&c->client, &c->cout);
-
-	if (r == -1)
-		egd_log(EGD_DEBUG, "%s: send: %s", c->addr,
-			egd_stream_strerror(&c->client));
-	return r;
-}
-
 /* The request and its response are both complete: next request. */
 static void finish_exchange(struct vf_conn *c)
 {
@@ -421,7 +396,8 @@ static int backend_io(struct vf_conn *c)
 		egd_buf_commit(&c->bin, (size_t)n);
 		c->be_recv += (size_t)n;
 		if ((size_t)n < space) {
-			b->readable = false; /* drained: see client_read() */
+			/* Drained: see egd_stream_read(). */
+			b->readable = false;
 			break;
 		}
 	}
@@ -587,7 +563,9 @@ void vf_conn_pump(struct vf_conn *c)
 			if (r == 0)
 				break;
 		}
-		if ((r = client_read(c)) == -1)
+		if ((r = egd_conn_read(&c->client, &c->cin, c->lingering,
+				       c->addr, ev_now(c->w->loop),
+				       &c->last_io)) == -1)
 			goto close;
 		progress |= r;
 		if ((r = process_request(c)) == -1)
@@ -603,7 +581,7 @@ void vf_conn_pump(struct vf_conn *c)
 			 * of it cannot be told apart from a next request. */
 			c->closing = true;
 		}
-		if ((r = client_write(c)) == -1)
+		if ((r = egd_conn_write(&c->client, &c->cout, c->addr)) == -1)
 			goto close;
 		progress |= r;
 		if (c->lingering && c->client.eof)
