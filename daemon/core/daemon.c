@@ -20,14 +20,12 @@
 #include "core/net.h"
 #include "core/tls.h"
 
-#define WATCH_EVERY 2 /* ticks of 1 s: the certificate files */
-
 /* One daemon per process: the signal and timer callbacks find it here. */
 static struct egd_daemon dm;
 static enum egd_level log_level = EGD_INFO;
 static bool log_to_file;	/* a log file was configured at start */
 static ev_tstamp next_rotation; /* of the session ticket key */
-static unsigned ticks;		/* of tick_cb, for WATCH_EVERY */
+static bool watch_settling;	/* a change was seen at the last look */
 static char errbuf[1024];
 
 /* Points stderr, where the diagnostic log goes, at the configured file
@@ -135,14 +133,16 @@ static void signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 }
 
 /* Once a second: the daemon's own chores, a new session ticket key when
- * it is due, and every WATCH_EVERY ticks certificate, key or CA files
- * replaced on disk (cert-manager, Vault agent, certbot) reload
- * everything. */
+ * it is due, and certificate, key or CA files replaced on disk
+ * (cert-manager, Vault agent, certbot) reload everything. A change
+ * reloads when it is seen at two looks in a row: tools replace a
+ * certificate and its key one after the other, and a look between the
+ * two would load a mismatched pair and fail the reload. */
 static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct egd_dconf *c = egd_dconf_current();
 	ev_tstamp now = ev_now(loop);
-	bool changed = false;
+	bool seen, changed;
 	long rotation;
 
 	(void)t;
@@ -157,8 +157,9 @@ static void tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			egd_log(EGD_ERR, "session ticket key rotation failed");
 		next_rotation = now + (ev_tstamp)rotation;
 	}
-	if (++ticks % WATCH_EVERY == 0)
-		changed = egd_watch_changed(&c->watch);
+	seen = egd_watch_changed(&c->watch);
+	changed = seen && watch_settling;
+	watch_settling = seen && !changed;
 	egd_dconf_unref(c);
 	if (changed)
 		reload("a certificate, key or CA file changed");
