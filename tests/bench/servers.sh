@@ -194,8 +194,10 @@ sslVersionMin = TLSv1.2
 EOF
 }
 
-# edgeguard-verifier with its shipped defaults (identity headers, audit
-# log, 403 at the HTTP layer) and one worker; verifier-w2 has two.
+# edgeguard-verifier with its shipped defaults (audit log, 403 at the HTTP
+# layer) and one worker; verifier-w2 has two. The backend gets what nginx's
+# origin passes it, the identity (and the verification result), not the
+# URL-escaped certificate and XFCC the defaults add (about 1 KB a request).
 verifier_conf() {
 	local workers=1
 	[ "$(basename "$1")" = verifier-w2 ] && workers=2
@@ -206,6 +208,7 @@ verifier = {
   backend = "127.0.0.1:$BACKEND_PORT";
   workers = $workers;
   limits = { max_connections = 20000; idle_timeout_ms = 300000; };
+  identity_headers = { client_cert = false; xfcc = false; };
 };
 policy = {
   trust = { ca_files = [ "$PKI/ca.pem" ]; };
