@@ -22,6 +22,16 @@ cleanup_hook() {
 	return 0
 }
 
+# fail_hook: what curl and the verifiers said, and whether they still run.
+fail_hook() {
+	for p in $VF_PIDS; do
+		kill -0 "$p" 2>/dev/null || echo "verifier $p is not running"
+	done
+	[ -s "$TEST_DIR/curl.err" ] && echo "curl: $(cat "$TEST_DIR/curl.err")"
+	echo "--- verifier stderr (last 30 lines)"
+	tail -n 30 "$TEST_DIR/verifier.err" 2>/dev/null
+}
+
 # vf_pki: demo CA, origin and edge certificates in $TEST_DIR/pki, plus a
 # stranger (other CA), an expired edge and a server-EKU-only certificate.
 vf_pki() {
@@ -119,8 +129,9 @@ vf_curl() {
 	else
 		set -- --cert "$P/$_cert.pem" --key "$P/$_cert.key" "$@"
 	fi
-	curl -s -o "$TEST_DIR/body" -w '%{http_code}' --max-time 10 \
-		--cacert "$P/ca.pem" --resolve "localhost:$PORT:127.0.0.1" "$@"
+	curl -sS -o "$TEST_DIR/body" -w '%{http_code}' --max-time 10 \
+		--cacert "$P/ca.pem" --resolve "localhost:$PORT:127.0.0.1" "$@" \
+		2>"$TEST_DIR/curl.err"
 }
 
 # last_audit: the last audit record.
