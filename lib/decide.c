@@ -25,7 +25,9 @@ struct eg_peer {
 	const struct eg_policy *policy; /* identity only: not referenced */
 	struct eg_identity *identity;	/* owned; NULL */
 	enum eg_reason reason;		/* chain result */
-	char detail[256];
+	/* Sized to its text: an admitted connection keeps its peer for its
+	 * lifetime and usually has no detail at all. */
+	char detail[];
 };
 
 const char *eg_event_name(enum eg_event e)
@@ -45,9 +47,11 @@ const char *eg_mode_name(enum eg_mode m)
 	return m == EG_MODE_LOG_ONLY ? "log-only" : "enforce";
 }
 
-/* Parses the chain and fills peer->identity and peer->reason. */
+/* Parses the chain and fills peer->identity and peer->reason, and detail
+ * (size bytes) with why it failed. */
 static void verify_chain(const struct eg_policy *p, struct eg_peer *peer,
-			 const struct eg_der *chain, size_t n, time_t now)
+			 const struct eg_der *chain, size_t n, time_t now,
+			 char *detail, size_t size)
 {
 	gnutls_x509_crt_t crts[EG_MAX_CHAIN];
 	gnutls_datum_t leaf = {(unsigned char *)chain[0].data,
@@ -57,7 +61,7 @@ static void verify_chain(const struct eg_policy *p, struct eg_peer *peer,
 
 	if (n > EG_MAX_CHAIN) {
 		peer->reason = EG_REASON_MALFORMED_CERTIFICATE;
-		snprintf(peer->detail, sizeof(peer->detail),
+		snprintf(detail, size,
 			 "chain of %zu certificates exceeds %d", n,
 			 EG_MAX_CHAIN);
 		return;
@@ -76,7 +80,7 @@ static void verify_chain(const struct eg_policy *p, struct eg_peer *peer,
 					   GNUTLS_X509_FMT_DER) < 0) {
 			gnutls_x509_crt_deinit(crts[imported]);
 			peer->reason = EG_REASON_MALFORMED_CERTIFICATE;
-			snprintf(peer->detail, sizeof(peer->detail),
+			snprintf(detail, size,
 				 "certificate %zu of the chain does not parse "
 				 "as X.509 DER",
 				 imported + 1);
@@ -88,18 +92,17 @@ static void verify_chain(const struct eg_policy *p, struct eg_peer *peer,
 		peer->reason = ret == EG_E_NOMEM
 				       ? EG_REASON_INTERNAL_ERROR
 				       : EG_REASON_MALFORMED_CERTIFICATE;
-		snprintf(peer->detail, sizeof(peer->detail),
+		snprintf(detail, size,
 			 "leaf certificate fields cannot be read: %s",
 			 eg_strerror(ret));
 		goto out;
 	}
 	peer->reason = eg_trust_verify(p->trust, crts, n, now,
-				       p->require_client_auth_eku, peer->detail,
-				       sizeof(peer->detail));
+				       p->require_client_auth_eku, detail, size);
 	if (peer->reason == EG_REASON_NONE && p->require_client_auth_eku &&
 	    !peer->identity->has_client_auth_eku) {
 		peer->reason = EG_REASON_MISSING_CLIENT_AUTH_EKU;
-		snprintf(peer->detail, sizeof(peer->detail),
+		snprintf(detail, size,
 			 "leaf has no extendedKeyUsage clientAuth");
 	}
 out:
@@ -110,23 +113,28 @@ out:
 int eg_peer_verify(const struct eg_policy *p, const struct eg_der *chain,
 		   size_t n, time_t now, struct eg_peer **out)
 {
-	struct eg_peer *peer;
+	struct eg_peer head = {.policy = p};
+	char detail[256] = "";
+	size_t len;
 
 	*out = NULL;
 	if (p == NULL || (n > 0 && chain == NULL))
 		return EG_E_INVAL;
-	peer = eg_calloc(1, sizeof(*peer));
-	if (peer == NULL)
-		return EG_E_NOMEM;
-	peer->policy = p;
 	if (n == 0) {
-		peer->reason = EG_REASON_NO_CERTIFICATE;
-		snprintf(peer->detail, sizeof(peer->detail),
+		head.reason = EG_REASON_NO_CERTIFICATE;
+		snprintf(detail, sizeof(detail),
 			 "the client sent no certificate");
 	} else {
-		verify_chain(p, peer, chain, n, now);
+		verify_chain(p, &head, chain, n, now, detail, sizeof(detail));
 	}
-	*out = peer;
+	len = strlen(detail) + 1;
+	*out = eg_calloc(1, sizeof(head) + len);
+	if (*out == NULL) {
+		eg_identity_free(head.identity);
+		return EG_E_NOMEM;
+	}
+	memcpy(*out, &head, sizeof(head));
+	memcpy((*out)->detail, detail, len);
 	return 0;
 }
 
