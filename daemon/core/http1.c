@@ -158,6 +158,12 @@ static int on_headers_complete(llhttp_t *p)
 	if (p->type == HTTP_REQUEST && (p->flags & F_TRANSFER_ENCODING) != 0 &&
 	    (p->flags & F_CHUNKED) == 0)
 		return -1;
+	/* HTTP/1.0 has no transfer codings: a 1.0 request naming one has
+	 * faulty framing (RFC 9112 6.1), and a 1.0 hop behind us could take
+	 * its chunked body for the next request. */
+	if (p->type == HTTP_REQUEST && (p->flags & F_TRANSFER_ENCODING) != 0 &&
+	    llhttp_get_http_minor(p) == 0)
+		return -1;
 	/* Optional whitespace around a value is not part of it (RFC 9110
 	 * 5.5); llhttp drops the leading part only. */
 	for (unsigned i = 0; i < h->n; i++) {
