@@ -6,14 +6,26 @@
 
 #include "verifier/verifier.h"
 
-static const char *const identity_names[] = {
-	"X-Edge-Client-Identity", "X-Edge-Client-Verify",    "Client-Cert",
-	"Client-Cert-Chain",	  "X-Forwarded-Client-Cert", NULL};
+#define NAME(s)                                                                \
+	{                                                                      \
+		s, sizeof(s) - 1                                               \
+	}
+static const struct {
+	const char *name;
+	size_t len;
+} identity_names[] = {NAME("X-Edge-Client-Identity"),
+		      NAME("X-Edge-Client-Verify"), NAME("Client-Cert"),
+		      NAME("Client-Cert-Chain"),
+		      NAME("X-Forwarded-Client-Cert")};
+#undef NAME
 
+/* Asked of every header of every request: lengths first. */
 bool vf_is_identity_header(const char *name, size_t len)
 {
-	for (const char *const *n = identity_names; *n != NULL; n++)
-		if (strlen(*n) == len && strncasecmp(*n, name, len) == 0)
+	for (size_t i = 0; i < sizeof(identity_names) / sizeof(*identity_names);
+	     i++)
+		if (identity_names[i].len == len &&
+		    strncasecmp(identity_names[i].name, name, len) == 0)
 			return true;
 	return false;
 }
@@ -28,19 +40,28 @@ static bool put_safe(struct egd_buf *out, const char *p, size_t len,
 		     bool quoted)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	size_t space = egd_buf_space(out), n = 0;
+	char *t = egd_buf_tail(out);
 
+	/* Written in place and committed at the end: a header built per
+	 * request must not cost a call per byte. */
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)p[i];
-		char enc[3] = {'%', hex[ch >> 4], hex[ch & 15]};
 
 		if (ch >= 0x20 && ch < 0x7f && ch != '%' &&
 		    !(quoted && (ch == '"' || ch == '\\'))) {
-			if (!egd_buf_append(out, p + i, 1))
+			if (n + 1 > space)
 				return false;
-		} else if (!egd_buf_append(out, enc, 3)) {
-			return false;
+			t[n++] = (char)ch;
+		} else {
+			if (n + 3 > space)
+				return false;
+			t[n++] = '%';
+			t[n++] = hex[ch >> 4];
+			t[n++] = hex[ch & 15];
 		}
 	}
+	egd_buf_commit(out, n);
 	return true;
 }
 
@@ -48,10 +69,14 @@ static bool put_b64(struct egd_buf *out, const unsigned char *p, size_t len)
 {
 	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t need = (len + 2) / 3 * 4;
+	char *q;
 
-	for (size_t i = 0; i < len; i += 3) {
+	if (egd_buf_space(out) < need)
+		return false;
+	q = egd_buf_tail(out);
+	for (size_t i = 0; i < len; i += 3, q += 4) {
 		unsigned v = (unsigned)p[i] << 16;
-		char q[4];
 
 		if (i + 1 < len)
 			v |= (unsigned)p[i + 1] << 8;
@@ -61,9 +86,8 @@ static bool put_b64(struct egd_buf *out, const unsigned char *p, size_t len)
 		q[1] = tab[(v >> 12) & 63];
 		q[2] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
 		q[3] = i + 2 < len ? tab[v & 63] : '=';
-		if (!egd_buf_append(out, q, 4))
-			return false;
 	}
+	egd_buf_commit(out, need);
 	return true;
 }
 
