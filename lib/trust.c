@@ -521,6 +521,11 @@ static enum eg_reason map_status(unsigned status, char *detail, size_t dlen)
 		{GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE,
 		 EG_REASON_UNTRUSTED_ISSUER,
 		 "issuer constraints (path length, name constraints) violated"},
+		/* RFC 5280 4.2: such a certificate must be refused; what it
+		 * says cannot be understood, so it is not well-formed for us. */
+		{GNUTLS_CERT_UNKNOWN_CRIT_EXTENSIONS,
+		 EG_REASON_MALFORMED_CERTIFICATE,
+		 "a certificate of the chain has an unknown critical extension"},
 	};
 	/* Time is checked by walk_path() at the injected time instead. */
 	unsigned ignored = GNUTLS_CERT_INVALID | GNUTLS_CERT_EXPIRED |
