@@ -510,7 +510,8 @@ static enum eg_reason map_status(unsigned status, char *detail, size_t dlen)
 		{GNUTLS_CERT_SIGNATURE_FAILURE, EG_REASON_BAD_SIGNATURE,
 		 "signature does not verify"},
 		{GNUTLS_CERT_INSECURE_ALGORITHM, EG_REASON_BAD_SIGNATURE,
-		 "signed with an insecure algorithm"},
+		 "signed with an insecure algorithm, or a key below 112-bit "
+		 "security"},
 		{GNUTLS_CERT_REVOKED, EG_REASON_REVOKED,
 		 "revoked by its CA's CRL"},
 		{GNUTLS_CERT_PURPOSE_MISMATCH,
@@ -565,7 +566,10 @@ enum eg_reason eg_trust_verify(const struct eg_trust *t,
 		t->tl, chain, (unsigned)n, &purpose,
 		require_client_auth ? 1 : 0,
 		GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
-			GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS,
+			GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS |
+			/* 112-bit security, as Debian's OpenSSL default
+			 * (SECLEVEL 2): no RSA key below 2048 bits. */
+			GNUTLS_PROFILE_TO_VFLAGS(GNUTLS_PROFILE_MEDIUM),
 		&status, NULL);
 	if (ret < 0) {
 		snprintf(detail, dlen, "verification failed: %s",
