@@ -61,9 +61,8 @@ static void verify_chain(const struct eg_policy *p, struct eg_peer *peer,
 
 	if (n > EG_MAX_CHAIN) {
 		peer->reason = EG_REASON_MALFORMED_CERTIFICATE;
-		snprintf(detail, size,
-			 "chain of %zu certificates exceeds %d", n,
-			 EG_MAX_CHAIN);
+		snprintf(detail, size, "chain of %zu certificates exceeds %d",
+			 n, EG_MAX_CHAIN);
 		return;
 	}
 	for (; imported < n; imported++) {
@@ -97,8 +96,9 @@ static void verify_chain(const struct eg_policy *p, struct eg_peer *peer,
 			 eg_strerror(ret));
 		goto out;
 	}
-	peer->reason = eg_trust_verify(p->trust, crts, n, now,
-				       p->require_client_auth_eku, detail, size);
+	peer->reason =
+		eg_trust_verify(p->trust, crts, n, now,
+				p->require_client_auth_eku, detail, size);
 	if (peer->reason == EG_REASON_NONE && p->require_client_auth_eku &&
 	    !peer->identity->has_client_auth_eku) {
 		peer->reason = EG_REASON_MISSING_CLIENT_AUTH_EKU;

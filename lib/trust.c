@@ -526,7 +526,8 @@ static enum eg_reason map_status(unsigned status, char *detail, size_t dlen)
 		 * says cannot be understood, so it is not well-formed for us. */
 		{GNUTLS_CERT_UNKNOWN_CRIT_EXTENSIONS,
 		 EG_REASON_MALFORMED_CERTIFICATE,
-		 "a certificate of the chain has an unknown critical extension"},
+		 "a certificate of the chain has an unknown critical "
+		 "extension"},
 	};
 	/* Time is checked by walk_path() at the injected time instead. */
 	unsigned ignored = GNUTLS_CERT_INVALID | GNUTLS_CERT_EXPIRED |
