@@ -149,14 +149,16 @@ int egf_metrics_render(struct egd_buf *out, const struct egf_config *c)
 		const struct egf_origin *o = &c->origins[i];
 
 		if (egd_prom_expiry(out, "client", o->name, o->cert,
-				    o->tls->cert_subject,
-				    (long long)o->tls->cert_not_after) == -1)
+				    o->tls->creds.cert_subject,
+				    (long long)o->tls->creds.cert_not_after) ==
+		    -1)
 			return -1;
 	}
 	if (c->tls_in != NULL &&
 	    egd_prom_expiry(out, "server", NULL, c->tls_in->cert,
-			    c->tls_in->srv->cert_subject,
-			    (long long)c->tls_in->srv->cert_not_after) == -1)
+			    c->tls_in->srv->creds.cert_subject,
+			    (long long)c->tls_in->srv->creds.cert_not_after) ==
+		    -1)
 		return -1;
 	return 0;
 }
