@@ -33,7 +33,7 @@ static char errbuf[1024];
  * a log file at start, stderr stays what systemd or the shell made it. */
 static int open_log(const struct egd_dconf *c)
 {
-	const char *path = dm.ops->log_file ? dm.ops->log_file(c) : NULL;
+	const char *path = c->log_file;
 	int fd;
 
 	if (!log_to_file || path == NULL)
@@ -57,10 +57,10 @@ static bool log_moved(const struct egd_dconf *cur, const struct egd_dconf *next)
 {
 	const char *a, *b;
 
-	if (dm.ops->log_file == NULL || cur == NULL)
+	if (cur == NULL)
 		return false;
-	a = dm.ops->log_file(cur);
-	b = dm.ops->log_file(next);
+	a = cur->log_file;
+	b = next->log_file;
 	return b != NULL && (a == NULL || strcmp(a, b) != 0);
 }
 
@@ -106,7 +106,7 @@ static void reopen(void)
 
 	if (c == NULL)
 		return;
-	path = dm.ops->log_file ? dm.ops->log_file(c) : NULL;
+	path = c->log_file;
 	if (log_to_file && path != NULL && open_log(c) == 0)
 		egd_log(EGD_NOTICE, "log file %s reopened", path);
 	if (dm.ops->reopen != NULL)
@@ -236,7 +236,7 @@ static void workers_stop(void)
 /* Logs to the configured file from now on, if any. */
 static int log_start(const struct egd_dconf *c)
 {
-	if (dm.ops->log_file == NULL || dm.ops->log_file(c) == NULL)
+	if (c->log_file == NULL)
 		return 0;
 	log_to_file = true;
 	if (open_log(c) == -1)

@@ -73,8 +73,6 @@ struct egd_daemon_ops {
 	/* Session ticket key: -1 when c serves no TLS (no key), else the
 	 * seconds between rotations (0: the first key stays). */
 	long (*ticket_rotation_s)(const struct egd_dconf *c);
-	/* The diagnostic log file of c, or NULL (stderr). NULL: none ever. */
-	const char *(*log_file)(const struct egd_dconf *c);
 	/* SIGUSR1: reopens the daemon's own files (audit log). Or NULL. */
 	void (*reopen)(const struct egd_dconf *c);
 	/* Once a second in the main loop (audit flush). Or NULL. */

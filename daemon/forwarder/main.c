@@ -180,11 +180,6 @@ static long ticket_rotation_s(const struct egd_dconf *dc)
 	return t ? (long)t->ticket_key_rotation_s : -1;
 }
 
-static const char *log_file(const struct egd_dconf *dc)
-{
-	return cfg_of(dc)->log_file;
-}
-
 static void started(const struct egd_daemon *d, const struct egd_dconf *dc)
 {
 	egd_log(EGD_NOTICE, "edgeguard-forwarder %s: %u workers, %zu origins",
@@ -222,7 +217,6 @@ static const struct egd_daemon_ops forwarder_ops = {
 	.open_listeners = open_listeners,
 	.drop_privileges = drop_privileges,
 	.ticket_rotation_s = ticket_rotation_s,
-	.log_file = log_file,
 	.started = started,
 };
 

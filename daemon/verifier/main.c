@@ -125,11 +125,6 @@ static long ticket_rotation_s(const struct egd_dconf *dc)
 	return (long)cfg_of(dc)->ticket_key_rotation_s;
 }
 
-static const char *log_file(const struct egd_dconf *dc)
-{
-	return cfg_of(dc)->log_file;
-}
-
 static void reopen(const struct egd_dconf *dc)
 {
 	const struct vf_config *cfg = cfg_of(dc);
@@ -174,7 +169,6 @@ static const struct egd_daemon_ops verifier_ops = {
 	.open_listeners = open_listeners,
 	.drop_privileges = drop_privileges,
 	.ticket_rotation_s = ticket_rotation_s,
-	.log_file = log_file,
 	.reopen = reopen,
 	.tick = tick,
 	.started = started,
