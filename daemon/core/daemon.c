@@ -18,6 +18,7 @@
 #include "core/daemon.h"
 #include "core/log.h"
 #include "core/net.h"
+#include "core/prom.h"
 #include "core/tls.h"
 
 /* One daemon per process: the signal and timer callbacks find it here. */
@@ -78,7 +79,7 @@ static void reload(const char *why)
 	egd_log(EGD_NOTICE, "reloading %s (%s)", dm.config_path, why);
 	if (dm.ops->load(dm.config_path, false, &next, errbuf, sizeof(errbuf)) <
 	    0) {
-		dm.ops->reloaded(false);
+		egd_prom_reloaded(false);
 		egd_log(EGD_ERR,
 			"reload failed, the previous configuration stays in "
 			"force: %s",
@@ -92,7 +93,7 @@ static void reload(const char *why)
 		egd_dconf_publish(next);
 		for (unsigned i = 0; i < dm.n_workers; i++)
 			egd_worker_post_refresh(dm.workers[i]);
-		dm.ops->reloaded(true);
+		egd_prom_reloaded(true);
 		egd_log(EGD_NOTICE, "configuration reloaded");
 	}
 	egd_dconf_unref(cur);

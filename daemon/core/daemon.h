@@ -50,8 +50,6 @@ struct egd_daemon_ops {
 	/* Whether b binds what a binds (else a reload warns). */
 	bool (*same_listeners)(const struct egd_dconf *a,
 			       const struct egd_dconf *b);
-	/* Counts a reload, done or failed. */
-	void (*reloaded)(bool ok);
 
 	/* The daemon's worker: worker_size bytes beginning with the struct
 	 * egd_worker (EGD_WORKER_EMBED), zeroed before worker_init;

@@ -7,6 +7,8 @@
 
 #include "core/prom.h"
 
+static atomic_ulong reloads[2]; /* by ok */
+
 static const double lat_le[EGD_LAT_BUCKETS] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
 
@@ -19,6 +21,21 @@ void egd_histogram_observe(struct egd_histogram *h, double seconds)
 	egd_count(&h->bucket[i]);
 	atomic_fetch_add_explicit(&h->sum_us, (unsigned long)(seconds * 1e6),
 				  memory_order_relaxed);
+}
+
+void egd_prom_reloaded(bool ok)
+{
+	egd_count(&reloads[ok]);
+}
+
+int egd_prom_reloads(struct egd_buf *out)
+{
+	return egd_prom_printf(
+		out,
+		"# TYPE edgeguard_reloads_total counter\n"
+		"edgeguard_reloads_total{result=\"ok\"} %lu\n"
+		"edgeguard_reloads_total{result=\"error\"} %lu\n",
+		egd_prom_get(&reloads[true]), egd_prom_get(&reloads[false]));
 }
 
 unsigned egd_prom_name_slot(struct egd_prom_names *t, const char *name)

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -81,6 +82,11 @@ int egd_prom_printf(struct egd_buf *out, const char *fmt, ...)
 		if (egd_prom_printf(out, __VA_ARGS__) == -1)                   \
 			return -1;                                             \
 	} while (0)
+
+/* Counts a configuration reload, done or failed (core/daemon.c does), and
+ * renders both counts as edgeguard_reloads_total (0 or -1). */
+void egd_prom_reloaded(bool ok);
+int egd_prom_reloads(struct egd_buf *out);
 
 /* Copies src into dst (len bytes, always terminated; a longer value is
  * cut) escaped as a label value: label values come from certificates and

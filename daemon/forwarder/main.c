@@ -80,11 +80,6 @@ static bool same_listeners(const struct egd_dconf *da,
 			  tb ? tb->listen : NULL, tb ? tb->n_listen : 0);
 }
 
-static void reloaded(bool ok)
-{
-	egf_count(ok ? &egf_metrics.reloads : &egf_metrics.reload_errors);
-}
-
 static int worker_init(struct egd_worker *w, unsigned id, bool threaded)
 {
 	return egf_worker_init(worker_of(w), id, threaded);
@@ -210,7 +205,6 @@ static const struct egd_daemon_ops forwarder_ops = {
 	.command = command,
 	.load = load,
 	.same_listeners = same_listeners,
-	.reloaded = reloaded,
 	.worker_size = sizeof(struct egf_worker),
 	.worker_init = worker_init,
 	.worker_free = worker_free,

@@ -53,11 +53,6 @@ static bool same_listeners(const struct egd_dconf *da,
 	return true;
 }
 
-static void reloaded(bool ok)
-{
-	vf_count(ok ? &vf_metrics.reloads : &vf_metrics.reload_errors);
-}
-
 static int worker_init(struct egd_worker *w, unsigned id, bool threaded)
 {
 	return vf_worker_init(worker_of(w), id, threaded);
@@ -162,7 +157,6 @@ static const struct egd_daemon_ops verifier_ops = {
 		 "  -V       print the version and exit\n",
 	.load = load,
 	.same_listeners = same_listeners,
-	.reloaded = reloaded,
 	.worker_size = sizeof(struct vf_worker),
 	.worker_init = worker_init,
 	.worker_free = worker_free,

@@ -100,12 +100,7 @@ static int render_counters(struct egd_buf *out)
 			       "Proxied request latency.",
 			       &vf_metrics.latency) == -1)
 		return -1;
-	OUT("# TYPE edgeguard_reloads_total counter\n"
-	    "edgeguard_reloads_total{result=\"ok\"} %lu\n"
-	    "edgeguard_reloads_total{result=\"error\"} %lu\n",
-	    egd_prom_get(&vf_metrics.reloads),
-	    egd_prom_get(&vf_metrics.reload_errors));
-	return 0;
+	return egd_prom_reloads(out);
 }
 
 int vf_metrics_render(struct egd_buf *out, const struct vf_config *c)

@@ -109,6 +109,22 @@ START_TEST(test_expiry)
 }
 END_TEST
 
+START_TEST(test_reloads)
+{
+	struct egd_buf b = {NULL, 0, 0, 0};
+
+	egd_prom_reloaded(true);
+	egd_prom_reloaded(true);
+	egd_prom_reloaded(false);
+	ck_assert_int_eq(egd_prom_reloads(&b), 0);
+	ck_assert_str_eq(text(&b), "# TYPE edgeguard_reloads_total counter\n"
+				   "edgeguard_reloads_total{result=\"ok\"} 2\n"
+				   "edgeguard_reloads_total{result=\"error\"} "
+				   "1\n");
+	egd_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	static char storage[3][EGD_PROM_NAME_MAX];
@@ -152,6 +168,7 @@ static Suite *prom_suite(void)
 	tcase_add_test(tc, test_printf_long);
 	tcase_add_test(tc, test_histogram);
 	tcase_add_test(tc, test_expiry);
+	tcase_add_test(tc, test_reloads);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_long_name);
 	suite_add_tcase(s, tc);
