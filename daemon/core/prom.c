@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/prom.h"
+#include "core/tls.h"
 
 static atomic_ulong reloads[2]; /* by ok */
 
@@ -122,6 +123,23 @@ int egd_prom_histogram(struct egd_buf *out, const char *name, const char *help,
 		     name, cum, name, (double)egd_prom_get(&h->sum_us) / 1e6,
 		     name, cum);
 	return 0;
+}
+
+int egd_prom_expiry_head(struct egd_buf *out, const char *help)
+{
+	return egd_prom_printf(
+		out,
+		"# HELP edgeguard_certificate_expiry_timestamp_seconds %s\n"
+		"# TYPE edgeguard_certificate_expiry_timestamp_seconds gauge\n",
+		help);
+}
+
+int egd_prom_creds_expiry(struct egd_buf *out, const char *kind,
+			  const char *origin, const char *file,
+			  const struct egd_tls_creds *c)
+{
+	return egd_prom_expiry(out, kind, origin, file, c->cert_subject,
+			       (long long)c->cert_not_after);
 }
 
 int egd_prom_expiry(struct egd_buf *out, const char *kind, const char *origin,

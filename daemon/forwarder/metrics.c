@@ -151,23 +151,18 @@ int egf_metrics_render(struct egd_buf *out, const struct egf_config *c)
 	if (c == NULL)
 		return 0;
 	/* The most common outage is an expired edge certificate. */
-	OUT("# HELP edgeguard_certificate_expiry_timestamp_seconds notAfter of "
-	    "loaded certificates.\n"
-	    "# TYPE edgeguard_certificate_expiry_timestamp_seconds gauge\n");
+	if (egd_prom_expiry_head(out, "notAfter of loaded certificates.") == -1)
+		return -1;
 	for (size_t i = 0; i < c->n_origins; i++) {
 		const struct egf_origin *o = &c->origins[i];
 
-		if (egd_prom_expiry(out, "client", o->name, o->cert,
-				    o->tls->creds.cert_subject,
-				    (long long)o->tls->creds.cert_not_after) ==
-		    -1)
+		if (egd_prom_creds_expiry(out, "client", o->name, o->cert,
+					  &o->tls->creds) == -1)
 			return -1;
 	}
 	if (c->tls_in != NULL &&
-	    egd_prom_expiry(out, "server", NULL, c->tls_in->cert,
-			    c->tls_in->srv->creds.cert_subject,
-			    (long long)c->tls_in->srv->creds.cert_not_after) ==
-		    -1)
+	    egd_prom_creds_expiry(out, "server", NULL, c->tls_in->cert,
+				  &c->tls_in->srv->creds) == -1)
 		return -1;
 	return 0;
 }

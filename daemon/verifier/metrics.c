@@ -112,12 +112,10 @@ int vf_metrics_render(struct egd_buf *out, const struct vf_config *c)
 		return -1;
 	if (c == NULL)
 		return 0;
-	OUT("# HELP edgeguard_certificate_expiry_timestamp_seconds notAfter of "
-	    "loaded certificates, nextUpdate of CRLs.\n"
-	    "# TYPE edgeguard_certificate_expiry_timestamp_seconds gauge\n");
-	if (egd_prom_expiry(out, "server", NULL, c->cert,
-			    c->tls->creds.cert_subject,
-			    (long long)c->tls->creds.cert_not_after) == -1)
+	if (egd_prom_expiry_head(out, "notAfter of loaded certificates, "
+				      "nextUpdate of CRLs.") == -1 ||
+	    egd_prom_creds_expiry(out, "server", NULL, c->cert,
+				  &c->tls->creds) == -1)
 		return -1;
 	items = eg_policy_trust_items(c->policy, &n);
 	for (size_t i = 0; i < n; i++)
