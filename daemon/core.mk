@@ -21,6 +21,7 @@ EXTRA_DIST += daemon/core/llhttp_llhttp.c daemon/core/llhttp_api.c \
 
 noinst_LTLIBRARIES += daemon/core/libegcore.la
 daemon_core_libegcore_la_SOURCES = \
+	daemon/core/admin.c daemon/core/admin.h \
 	daemon/core/buf.c daemon/core/buf.h \
 	daemon/core/conn.h \
 	daemon/core/daemon.c daemon/core/daemon.h \
