@@ -65,6 +65,14 @@ static bool log_moved(const struct egd_dconf *cur, const struct egd_dconf *next)
 	return b != NULL && (a == NULL || strcmp(a, b) != 0);
 }
 
+static bool same_listeners(const struct egd_dconf *a, const struct egd_dconf *b)
+{
+	return a->workers == b->workers &&
+	       a->admin_enabled == b->admin_enabled &&
+	       (!a->admin_enabled || egd_addr_equal(&a->admin, &b->admin)) &&
+	       dm.ops->same_listeners(a, b);
+}
+
 static void reload(const char *why)
 {
 	struct egd_dconf *cur = egd_dconf_current();
@@ -85,7 +93,7 @@ static void reload(const char *why)
 			"force: %s",
 			errbuf);
 	} else {
-		if (cur != NULL && !dm.ops->same_listeners(cur, next))
+		if (cur != NULL && !same_listeners(cur, next))
 			egd_log(EGD_WARN, "listen addresses and workers "
 					  "change only at restart");
 		if (log_moved(cur, next))
@@ -269,6 +277,9 @@ static int run(struct egd_dconf *c)
 		goto out;
 	}
 	if (dm.ops->open_listeners(&dm, c, errbuf, sizeof(errbuf)) == -1 ||
+	    (c->admin_enabled &&
+	     egd_daemon_listen(dm.admin, dm.ops->admin_kind, false, &c->admin,
+			       -1, true, errbuf, sizeof(errbuf)) == -1) ||
 	    dm.ops->drop_privileges(c, errbuf, sizeof(errbuf)) == -1) {
 		egd_log(EGD_ERR, "%s", errbuf);
 		goto out;

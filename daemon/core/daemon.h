@@ -47,7 +47,8 @@ struct egd_daemon_ops {
 	 * err filled. */
 	int (*load)(const char *path, bool test, struct egd_dconf **out,
 		    char *err, size_t errlen);
-	/* Whether b binds what a binds (else a reload warns). */
+	/* Whether b binds what a binds, besides workers and admin which
+	 * the core compares (else a reload warns). */
 	bool (*same_listeners)(const struct egd_dconf *a,
 			       const struct egd_dconf *b);
 
@@ -59,8 +60,10 @@ struct egd_daemon_ops {
 	int (*worker_init)(struct egd_worker *w, unsigned id, bool threaded);
 	void (*worker_free)(struct egd_worker *w);
 
-	/* Binds every listener of d's workers and admin loop, still root.
-	 * Returns 0 or -1 with err filled. */
+	/* The listener kind of admin { listen }, which the core binds. */
+	int admin_kind;
+	/* Binds every other listener of d's workers, still root. Returns 0
+	 * or -1 with err filled. */
 	int (*open_listeners)(struct egd_daemon *d, const struct egd_dconf *c,
 			      char *err, size_t errlen);
 	/* Hands the unix sockets to the proxy's group and drops root

@@ -71,11 +71,7 @@ static bool same_listeners(const struct egd_dconf *da,
 	const struct egf_config *a = cfg_of(da), *b = cfg_of(db);
 	const struct egf_tls_in *ta = a->tls_in, *tb = b->tls_in;
 
-	return a->d.workers == b->d.workers &&
-	       a->d.admin_enabled == b->d.admin_enabled &&
-	       (!a->d.admin_enabled ||
-		egd_addr_equal(&a->d.admin, &b->d.admin)) &&
-	       same_addrs(a->listen, a->n_listen, b->listen, b->n_listen) &&
+	return same_addrs(a->listen, a->n_listen, b->listen, b->n_listen) &&
 	       same_addrs(ta ? ta->listen : NULL, ta ? ta->n_listen : 0,
 			  tb ? tb->listen : NULL, tb ? tb->n_listen : 0);
 }
@@ -126,10 +122,6 @@ static int open_listeners(struct egd_daemon *d, const struct egd_dconf *dc,
 	    (cfg->tls_in != NULL &&
 	     open_proxy_listeners(d, cfg->tls_in->listen, cfg->tls_in->n_listen,
 				  true, err, errlen) == -1))
-		return -1;
-	if (cfg->d.admin_enabled &&
-	    egd_daemon_listen(d->admin, EGF_ADMIN, false, &cfg->d.admin, -1,
-			      true, err, errlen) == -1)
 		return -1;
 	return 0;
 }
@@ -208,6 +200,7 @@ static const struct egd_daemon_ops forwarder_ops = {
 	.worker_size = sizeof(struct egf_worker),
 	.worker_init = worker_init,
 	.worker_free = worker_free,
+	.admin_kind = EGF_ADMIN,
 	.open_listeners = open_listeners,
 	.drop_privileges = drop_privileges,
 	.ticket_rotation_s = ticket_rotation_s,

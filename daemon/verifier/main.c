@@ -41,10 +41,8 @@ static bool same_listeners(const struct egd_dconf *da,
 {
 	const struct vf_config *a = cfg_of(da), *b = cfg_of(db);
 
-	if (a->n_listen != b->n_listen || a->d.workers != b->d.workers ||
-	    a->d.admin_enabled != b->d.admin_enabled ||
+	if (a->n_listen != b->n_listen ||
 	    a->authz_enabled != b->authz_enabled ||
-	    (a->d.admin_enabled && !egd_addr_equal(&a->d.admin, &b->d.admin)) ||
 	    (a->authz_enabled && !egd_addr_equal(&a->authz, &b->authz)))
 		return false;
 	for (size_t i = 0; i < a->n_listen; i++)
@@ -89,10 +87,6 @@ static int open_listeners(struct egd_daemon *d, const struct egd_dconf *dc,
 				      errlen) == -1)
 			goto fail;
 	}
-	if (cfg->d.admin_enabled &&
-	    egd_daemon_listen(d->admin, VF_ADMIN, false, &cfg->d.admin, -1,
-			      true, err, errlen) == -1)
-		return -1;
 	return 0;
 fail:
 	/* Unless worker 0 took it, the shared fd is still ours to close. */
@@ -160,6 +154,7 @@ static const struct egd_daemon_ops verifier_ops = {
 	.worker_size = sizeof(struct vf_worker),
 	.worker_init = worker_init,
 	.worker_free = worker_free,
+	.admin_kind = VF_ADMIN,
 	.open_listeners = open_listeners,
 	.drop_privileges = drop_privileges,
 	.ticket_rotation_s = ticket_rotation_s,
