@@ -21,6 +21,7 @@ EXTRA_DIST += daemon/core/llhttp_llhttp.c daemon/core/llhttp_api.c \
 
 noinst_LTLIBRARIES += daemon/core/libegcore.la
 daemon_core_libegcore_la_SOURCES = \
+	daemon/core/admin.c daemon/core/admin.h \
 	daemon/core/buf.c daemon/core/buf.h \
 	daemon/core/conn.h \
 	daemon/core/daemon.c daemon/core/daemon.h \
@@ -56,7 +57,8 @@ EG_CORE_UNIT_TESTS = \
 	tests/unit/check_core_http1 \
 	tests/unit/check_core_buf \
 	tests/unit/check_core_net \
-	tests/unit/check_core_prom
+	tests/unit/check_core_prom \
+	tests/unit/check_core_dconf
 check_PROGRAMS += $(EG_CORE_UNIT_TESTS)
 TESTS += $(EG_CORE_UNIT_TESTS)
 EG_CORE_UNIT_CFLAGS = $(EG_UNIT_CFLAGS) $(LLHTTP_CFLAGS)
@@ -69,4 +71,6 @@ tests_unit_check_core_net_CFLAGS = $(EG_CORE_UNIT_CFLAGS)
 tests_unit_check_core_net_LDADD = $(EG_CORE_UNIT_LDADD)
 tests_unit_check_core_prom_CFLAGS = $(EG_CORE_UNIT_CFLAGS)
 tests_unit_check_core_prom_LDADD = $(EG_CORE_UNIT_LDADD)
+tests_unit_check_core_dconf_CFLAGS = $(EG_CORE_UNIT_CFLAGS)
+tests_unit_check_core_dconf_LDADD = $(EG_CORE_UNIT_LDADD)
 endif

@@ -18,6 +18,7 @@
 #include "core/daemon.h"
 #include "core/log.h"
 #include "core/net.h"
+#include "core/prom.h"
 #include "core/tls.h"
 
 /* One daemon per process: the signal and timer callbacks find it here. */
@@ -33,7 +34,7 @@ static char errbuf[1024];
  * a log file at start, stderr stays what systemd or the shell made it. */
 static int open_log(const struct egd_dconf *c)
 {
-	const char *path = dm.ops->log_file ? dm.ops->log_file(c) : NULL;
+	const char *path = c->log_file;
 	int fd;
 
 	if (!log_to_file || path == NULL)
@@ -57,11 +58,19 @@ static bool log_moved(const struct egd_dconf *cur, const struct egd_dconf *next)
 {
 	const char *a, *b;
 
-	if (dm.ops->log_file == NULL || cur == NULL)
+	if (cur == NULL)
 		return false;
-	a = dm.ops->log_file(cur);
-	b = dm.ops->log_file(next);
+	a = cur->log_file;
+	b = next->log_file;
 	return b != NULL && (a == NULL || strcmp(a, b) != 0);
+}
+
+static bool same_listeners(const struct egd_dconf *a, const struct egd_dconf *b)
+{
+	return a->workers == b->workers &&
+	       a->admin_enabled == b->admin_enabled &&
+	       (!a->admin_enabled || egd_addr_equal(&a->admin, &b->admin)) &&
+	       dm.ops->same_listeners(a, b);
 }
 
 static void reload(const char *why)
@@ -78,13 +87,13 @@ static void reload(const char *why)
 	egd_log(EGD_NOTICE, "reloading %s (%s)", dm.config_path, why);
 	if (dm.ops->load(dm.config_path, false, &next, errbuf, sizeof(errbuf)) <
 	    0) {
-		dm.ops->reloaded(false);
+		egd_prom_reloaded(false);
 		egd_log(EGD_ERR,
 			"reload failed, the previous configuration stays in "
 			"force: %s",
 			errbuf);
 	} else {
-		if (cur != NULL && !dm.ops->same_listeners(cur, next))
+		if (cur != NULL && !same_listeners(cur, next))
 			egd_log(EGD_WARN, "listen addresses and workers "
 					  "change only at restart");
 		if (log_moved(cur, next))
@@ -92,7 +101,7 @@ static void reload(const char *why)
 		egd_dconf_publish(next);
 		for (unsigned i = 0; i < dm.n_workers; i++)
 			egd_worker_post_refresh(dm.workers[i]);
-		dm.ops->reloaded(true);
+		egd_prom_reloaded(true);
 		egd_log(EGD_NOTICE, "configuration reloaded");
 	}
 	egd_dconf_unref(cur);
@@ -106,7 +115,7 @@ static void reopen(void)
 
 	if (c == NULL)
 		return;
-	path = dm.ops->log_file ? dm.ops->log_file(c) : NULL;
+	path = c->log_file;
 	if (log_to_file && path != NULL && open_log(c) == 0)
 		egd_log(EGD_NOTICE, "log file %s reopened", path);
 	if (dm.ops->reopen != NULL)
@@ -236,7 +245,7 @@ static void workers_stop(void)
 /* Logs to the configured file from now on, if any. */
 static int log_start(const struct egd_dconf *c)
 {
-	if (dm.ops->log_file == NULL || dm.ops->log_file(c) == NULL)
+	if (c->log_file == NULL)
 		return 0;
 	log_to_file = true;
 	if (open_log(c) == -1)
@@ -268,6 +277,9 @@ static int run(struct egd_dconf *c)
 		goto out;
 	}
 	if (dm.ops->open_listeners(&dm, c, errbuf, sizeof(errbuf)) == -1 ||
+	    (c->admin_enabled &&
+	     egd_daemon_listen(dm.admin, dm.ops->admin_kind, false, &c->admin,
+			       -1, true, errbuf, sizeof(errbuf)) == -1) ||
 	    dm.ops->drop_privileges(c, errbuf, sizeof(errbuf)) == -1) {
 		egd_log(EGD_ERR, "%s", errbuf);
 		goto out;

@@ -47,11 +47,10 @@ struct egd_daemon_ops {
 	 * err filled. */
 	int (*load)(const char *path, bool test, struct egd_dconf **out,
 		    char *err, size_t errlen);
-	/* Whether b binds what a binds (else a reload warns). */
+	/* Whether b binds what a binds, besides workers and admin which
+	 * the core compares (else a reload warns). */
 	bool (*same_listeners)(const struct egd_dconf *a,
 			       const struct egd_dconf *b);
-	/* Counts a reload, done or failed. */
-	void (*reloaded)(bool ok);
 
 	/* The daemon's worker: worker_size bytes beginning with the struct
 	 * egd_worker (EGD_WORKER_EMBED), zeroed before worker_init;
@@ -61,8 +60,10 @@ struct egd_daemon_ops {
 	int (*worker_init)(struct egd_worker *w, unsigned id, bool threaded);
 	void (*worker_free)(struct egd_worker *w);
 
-	/* Binds every listener of d's workers and admin loop, still root.
-	 * Returns 0 or -1 with err filled. */
+	/* The listener kind of admin { listen }, which the core binds. */
+	int admin_kind;
+	/* Binds every other listener of d's workers, still root. Returns 0
+	 * or -1 with err filled. */
 	int (*open_listeners)(struct egd_daemon *d, const struct egd_dconf *c,
 			      char *err, size_t errlen);
 	/* Hands the unix sockets to the proxy's group and drops root
@@ -73,8 +74,6 @@ struct egd_daemon_ops {
 	/* Session ticket key: -1 when c serves no TLS (no key), else the
 	 * seconds between rotations (0: the first key stays). */
 	long (*ticket_rotation_s)(const struct egd_dconf *c);
-	/* The diagnostic log file of c, or NULL (stderr). NULL: none ever. */
-	const char *(*log_file)(const struct egd_dconf *c);
 	/* SIGUSR1: reopens the daemon's own files (audit log). Or NULL. */
 	void (*reopen)(const struct egd_dconf *c);
 	/* Once a second in the main loop (audit flush). Or NULL. */

@@ -141,6 +141,16 @@ bool egd_watch_changed(const struct egd_watch *w)
 	return false;
 }
 
+int egd_watch_add_creds(struct egd_watch *w, const char *cert, const char *key,
+			const char *ca)
+{
+	if (egd_watch_add(w, cert) == -1 ||
+	    (strncmp(key, "pkcs11:", 7) != 0 && egd_watch_add(w, key) == -1) ||
+	    (ca != NULL && egd_watch_add(w, ca) == -1))
+		return -1;
+	return 0;
+}
+
 void egd_watch_free(struct egd_watch *w)
 {
 	for (size_t i = 0; i < w->n; i++)

@@ -54,6 +54,10 @@ struct egd_watch {
 /* Records the current state of `path` (a missing file is recorded as
  * such). Returns 0 or -1 (out of memory). */
 int egd_watch_add(struct egd_watch *w, const char *path);
+/* Records the files of TLS credentials: cert, key unless it is a pkcs11:
+ * URL, and ca unless NULL. Returns 0 or -1 (out of memory). */
+int egd_watch_add_creds(struct egd_watch *w, const char *cert, const char *key,
+			const char *ca);
 /* True when any watched file differs from its recorded state. */
 bool egd_watch_changed(const struct egd_watch *w);
 void egd_watch_free(struct egd_watch *w);

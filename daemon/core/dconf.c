@@ -84,8 +84,41 @@ int egd_cfg_strdup(const config_setting_t *g, const char *key, char **out,
 	return 0;
 }
 
+int egd_cfg_uints(const config_setting_t *parent, const char *key,
+		  const struct egd_cfg_uint_key *t, size_t n, void *base,
+		  char *err, size_t errlen)
+{
+	const config_setting_t *g;
+	const char **names;
+	int ret;
+
+	ret = egd_cfg_subgroup(parent, key, &g, err, errlen);
+	if (ret < 0)
+		return ret;
+	names = calloc(n + 1, sizeof(*names));
+	if (names == NULL)
+		return eg_cfg_error(err, errlen, parent, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		names[i] = t[i].key;
+	/* An absent group reads as an empty one: every key its default. */
+	if (g != NULL)
+		ret = eg_cfg_only_keys(g, names, err, errlen);
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		unsigned *field = (unsigned *)(void *)((char *)base + t[i].off);
+
+		if (g == NULL)
+			*field = t[i].dflt;
+		else
+			ret = eg_cfg_uint(g, t[i].key, t[i].dflt, t[i].min,
+					  t[i].max, field, err, errlen);
+	}
+	free(names);
+	return ret < 0 ? ret : 0;
+}
+
 int egd_dconf_common(struct egd_dconf *d, const config_setting_t *g,
-		     const char *default_admin, char *err, size_t errlen)
+		     const char *dir, const char *default_admin, char *err,
+		     size_t errlen)
 {
 	static const char *const admin_keys[] = {"listen", NULL};
 	const config_setting_t *a;
@@ -111,7 +144,9 @@ int egd_dconf_common(struct egd_dconf *d, const config_setting_t *g,
 		d->admin_enabled = true;
 	}
 	if ((ret = egd_cfg_strdup(g, "user", &d->user, err, errlen)) < 0 ||
-	    (ret = egd_cfg_strdup(g, "group", &d->group, err, errlen)) < 0)
+	    (ret = egd_cfg_strdup(g, "group", &d->group, err, errlen)) < 0 ||
+	    (ret = egd_cfg_file(g, "log_file", dir, false, &d->log_file, err,
+				errlen)) < 0)
 		return ret;
 	return 0;
 }
@@ -121,6 +156,7 @@ void egd_dconf_release(struct egd_dconf *d)
 	egd_watch_free(&d->watch);
 	free(d->user);
 	free(d->group);
+	eg_free(d->log_file); /* an egd_cfg_file() allocation */
 	free(d->path);
 }
 

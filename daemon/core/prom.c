@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "core/prom.h"
+#include "core/tls.h"
+
+static atomic_ulong reloads[2]; /* by ok */
 
 static const double lat_le[EGD_LAT_BUCKETS] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
@@ -19,6 +22,21 @@ void egd_histogram_observe(struct egd_histogram *h, double seconds)
 	egd_count(&h->bucket[i]);
 	atomic_fetch_add_explicit(&h->sum_us, (unsigned long)(seconds * 1e6),
 				  memory_order_relaxed);
+}
+
+void egd_prom_reloaded(bool ok)
+{
+	egd_count(&reloads[ok]);
+}
+
+int egd_prom_reloads(struct egd_buf *out)
+{
+	return egd_prom_printf(
+		out,
+		"# TYPE edgeguard_reloads_total counter\n"
+		"edgeguard_reloads_total{result=\"ok\"} %lu\n"
+		"edgeguard_reloads_total{result=\"error\"} %lu\n",
+		egd_prom_get(&reloads[true]), egd_prom_get(&reloads[false]));
 }
 
 unsigned egd_prom_name_slot(struct egd_prom_names *t, const char *name)
@@ -105,6 +123,23 @@ int egd_prom_histogram(struct egd_buf *out, const char *name, const char *help,
 		     name, cum, name, (double)egd_prom_get(&h->sum_us) / 1e6,
 		     name, cum);
 	return 0;
+}
+
+int egd_prom_expiry_head(struct egd_buf *out, const char *help)
+{
+	return egd_prom_printf(
+		out,
+		"# HELP edgeguard_certificate_expiry_timestamp_seconds %s\n"
+		"# TYPE edgeguard_certificate_expiry_timestamp_seconds gauge\n",
+		help);
+}
+
+int egd_prom_creds_expiry(struct egd_buf *out, const char *kind,
+			  const char *origin, const char *file,
+			  const struct egd_tls_creds *c)
+{
+	return egd_prom_expiry(out, kind, origin, file, c->cert_subject,
+			       (long long)c->cert_not_after);
 }
 
 int egd_prom_expiry(struct egd_buf *out, const char *kind, const char *origin,

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -82,6 +83,11 @@ int egd_prom_printf(struct egd_buf *out, const char *fmt, ...)
 			return -1;                                             \
 	} while (0)
 
+/* Counts a configuration reload, done or failed (core/daemon.c does), and
+ * renders both counts as edgeguard_reloads_total (0 or -1). */
+void egd_prom_reloaded(bool ok);
+int egd_prom_reloads(struct egd_buf *out);
+
 /* Copies src into dst (len bytes, always terminated; a longer value is
  * cut) escaped as a label value: label values come from certificates and
  * configuration files. */
@@ -92,10 +98,21 @@ void egd_prom_label(char *dst, size_t len, const char *src);
 int egd_prom_histogram(struct egd_buf *out, const char *name, const char *help,
 		       struct egd_histogram *h);
 
+/* The HELP (text `help`) and TYPE lines of
+ * edgeguard_certificate_expiry_timestamp_seconds. Returns 0 or -1. */
+int egd_prom_expiry_head(struct egd_buf *out, const char *help);
+
 /* One edgeguard_certificate_expiry_timestamp_seconds sample: labels kind,
  * origin (left out when NULL), file and subject, escaped here. Returns 0
  * or -1. */
 int egd_prom_expiry(struct egd_buf *out, const char *kind, const char *origin,
 		    const char *file, const char *subject, long long when);
+
+struct egd_tls_creds;
+
+/* The sample of the certificate of c (core/tls.h), loaded from `file`. */
+int egd_prom_creds_expiry(struct egd_buf *out, const char *kind,
+			  const char *origin, const char *file,
+			  const struct egd_tls_creds *c);
 
 #endif

@@ -82,13 +82,87 @@ out:
 	return ret < 0 ? -1 : 0;
 }
 
+int egd_tls_creds_load(struct egd_tls_creds *c, const char *what,
+		       const char *cert, const char *key, char *err,
+		       size_t errlen)
+{
+	int ret;
+
+	ret = gnutls_certificate_allocate_credentials(&c->cred);
+	if (ret < 0) {
+		snprintf(err, errlen, "credentials: %s", gnutls_strerror(ret));
+		return -1;
+	}
+	/* Accepts PEM chains (leaf first) and, for the key, PKCS#11 URLs. */
+	ret = gnutls_certificate_set_x509_key_file2(
+		c->cred, cert, key, GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (ret < 0) {
+		char shown[512];
+
+		snprintf(err, errlen, "%s %s / key %s: %s", what, cert,
+			 egd_tls_key_shown(key, shown, sizeof(shown)),
+			 gnutls_strerror(ret));
+		return -1;
+	}
+	return egd_tls_leaf_info(cert, &c->cert_not_after, c->cert_subject,
+				 sizeof(c->cert_subject), err, errlen);
+}
+
+int egd_tls_creds_priority(struct egd_tls_creds *c, const char *priority,
+			   const char *dflt, char *err, size_t errlen)
+{
+	const char *errpos = NULL;
+	int ret;
+
+	ret = gnutls_priority_init2(&c->prio, priority ? priority : dflt,
+				    &errpos, 0);
+	if (ret < 0) {
+		snprintf(err, errlen, "priority string: %s near '%.32s'",
+			 gnutls_strerror(ret), errpos ? errpos : "");
+		return -1;
+	}
+	return 0;
+}
+
+void egd_tls_creds_clear(struct egd_tls_creds *c)
+{
+	if (c->prio != NULL)
+		gnutls_priority_deinit(c->prio);
+	if (c->cred != NULL)
+		gnutls_certificate_free_credentials(c->cred);
+	c->prio = NULL;
+	c->cred = NULL;
+}
+
+int egd_tls_creds_session(const struct egd_tls_creds *c, unsigned flags,
+			  unsigned alpn_flags, int fd, gnutls_session_t *out)
+{
+	static const gnutls_datum_t alpn = {(unsigned char *)"http/1.1", 8};
+	gnutls_session_t s = NULL;
+	int ret;
+
+	ret = gnutls_init(&s, flags | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+	if (ret < 0)
+		return ret;
+	if ((ret = gnutls_priority_set(s, c->prio)) < 0 ||
+	    (ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, c->cred)) <
+		    0 ||
+	    (ret = gnutls_alpn_set_protocols(s, &alpn, 1, alpn_flags)) < 0) {
+		gnutls_deinit(s);
+		return ret;
+	}
+	gnutls_transport_set_int(s, fd);
+	gnutls_handshake_set_timeout(s, 0);
+	*out = s;
+	return 0;
+}
+
 int egd_tls_server_new(const char *cert, const char *key, const char *priority,
 		       const char *const *ca_files, size_t n_ca,
 		       gnutls_certificate_verify_function *verify,
 		       struct egd_tls_server **out, char *err, size_t errlen)
 {
 	struct egd_tls_server *srv;
-	const char *errpos = NULL;
 	int ret;
 
 	*out = NULL;
@@ -97,43 +171,22 @@ int egd_tls_server_new(const char *cert, const char *key, const char *priority,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	ret = gnutls_certificate_allocate_credentials(&srv->cred);
-	if (ret < 0) {
-		snprintf(err, errlen, "credentials: %s", gnutls_strerror(ret));
-		goto fail;
-	}
-	/* Accepts PEM chains (leaf first) and, for the key, PKCS#11 URLs. */
-	ret = gnutls_certificate_set_x509_key_file2(
-		srv->cred, cert, key, GNUTLS_X509_FMT_PEM, NULL, 0);
-	if (ret < 0) {
-		char shown[512];
-
-		snprintf(err, errlen, "certificate %s / key %s: %s", cert,
-			 egd_tls_key_shown(key, shown, sizeof(shown)),
-			 gnutls_strerror(ret));
-		goto fail;
-	}
-	if (egd_tls_leaf_info(cert, &srv->cert_not_after, srv->cert_subject,
-			      sizeof(srv->cert_subject), err, errlen) == -1)
+	if (egd_tls_creds_load(&srv->creds, "certificate", cert, key, err,
+			       errlen) == -1)
 		goto fail;
 	for (size_t i = 0; i < n_ca; i++) {
 		ret = gnutls_certificate_set_x509_trust_file(
-			srv->cred, ca_files[i], GNUTLS_X509_FMT_PEM);
+			srv->creds.cred, ca_files[i], GNUTLS_X509_FMT_PEM);
 		if (ret < 0) {
 			snprintf(err, errlen, "CA names from %s: %s",
 				 ca_files[i], gnutls_strerror(ret));
 			goto fail;
 		}
 	}
-	gnutls_certificate_set_verify_function(srv->cred, verify);
-	ret = gnutls_priority_init2(
-		&srv->prio, priority ? priority : EGD_TLS_DEFAULT_PRIORITY,
-		&errpos, 0);
-	if (ret < 0) {
-		snprintf(err, errlen, "priority string: %s near '%.32s'",
-			 gnutls_strerror(ret), errpos ? errpos : "");
+	gnutls_certificate_set_verify_function(srv->creds.cred, verify);
+	if (egd_tls_creds_priority(&srv->creds, priority,
+				   EGD_TLS_DEFAULT_PRIORITY, err, errlen) == -1)
 		goto fail;
-	}
 	*out = srv;
 	return 0;
 fail:
@@ -145,37 +198,23 @@ void egd_tls_server_free(struct egd_tls_server *srv)
 {
 	if (srv == NULL)
 		return;
-	if (srv->prio != NULL)
-		gnutls_priority_deinit(srv->prio);
-	if (srv->cred != NULL)
-		gnutls_certificate_free_credentials(srv->cred);
+	egd_tls_creds_clear(&srv->creds);
 	free(srv);
 }
 
 int egd_tls_session_new(const struct egd_tls_server *srv, int fd,
 			bool require_cert, void *ptr, gnutls_session_t *out)
 {
-	static const gnutls_datum_t alpn = {(unsigned char *)"http/1.1", 8};
 	gnutls_session_t s = NULL;
 	gnutls_datum_t key = {NULL, 0};
 	int ret;
 
-	ret = gnutls_init(&s,
-			  GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+	ret = egd_tls_creds_session(&srv->creds, GNUTLS_SERVER,
+				    GNUTLS_ALPN_SERVER_PRECEDENCE, fd, &s);
 	if (ret < 0)
 		return ret;
-	ret = gnutls_priority_set(s, srv->prio);
-	if (ret < 0)
-		goto fail;
-	ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, srv->cred);
-	if (ret < 0)
-		goto fail;
 	gnutls_certificate_server_set_request(
 		s, require_cert ? GNUTLS_CERT_REQUIRE : GNUTLS_CERT_REQUEST);
-	ret = gnutls_alpn_set_protocols(s, &alpn, 1,
-					GNUTLS_ALPN_SERVER_PRECEDENCE);
-	if (ret < 0)
-		goto fail;
 	pthread_mutex_lock(&ticket_lock);
 	if (ticket_key.data != NULL) {
 		/* GnuTLS copies the master key into the session. */
@@ -183,16 +222,13 @@ int egd_tls_session_new(const struct egd_tls_server *srv, int fd,
 		ret = gnutls_session_ticket_enable_server(s, &key);
 	}
 	pthread_mutex_unlock(&ticket_lock);
-	if (ret < 0)
-		goto fail;
-	gnutls_transport_set_int(s, fd);
-	gnutls_handshake_set_timeout(s, 0);
+	if (ret < 0) {
+		gnutls_deinit(s);
+		return ret;
+	}
 	gnutls_session_set_ptr(s, ptr);
 	*out = s;
 	return 0;
-fail:
-	gnutls_deinit(s);
-	return ret;
 }
 
 const char *egd_tls_key_shown(const char *key, char *buf, size_t buflen)

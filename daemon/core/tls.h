@@ -19,11 +19,43 @@
 #define EGD_TLS_DEFAULT_PRIORITY                                               \
 	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
 
-struct egd_tls_server {
+/* What server and client credentials have alike: our certificate chain
+ * and key, the leaf's notAfter and subject, and a priority cache. */
+struct egd_tls_creds {
 	gnutls_certificate_credentials_t cred;
 	gnutls_priority_t prio;
-	time_t cert_not_after;	/* leaf notAfter of the server certificate */
+	time_t cert_not_after;	/* leaf notAfter of our certificate */
 	char cert_subject[256]; /* leaf subject DN, for metrics labels */
+};
+
+/*
+ * Allocates c->cred with the PEM chain `cert` (leaf first) and `key` (a
+ * PEM file or a pkcs11: URL) and reads the leaf's notAfter and subject;
+ * `what` names the certificate in messages ("certificate"). Returns 0,
+ * or -1 with a message in err; c keeps what was made until
+ * egd_tls_creds_clear().
+ */
+int egd_tls_creds_load(struct egd_tls_creds *c, const char *what,
+		       const char *cert, const char *key, char *err,
+		       size_t errlen);
+/* Builds c->prio from `priority`, or `dflt` when it is NULL. Returns 0, or
+ * -1 with the position of the error in err. */
+int egd_tls_creds_priority(struct egd_tls_creds *c, const char *priority,
+			   const char *dflt, char *err, size_t errlen);
+/* Frees what c holds, not c. */
+void egd_tls_creds_clear(struct egd_tls_creds *c);
+
+/*
+ * Creates a non-blocking session on fd with gnutls_init() `flags` (plus
+ * GNUTLS_NONBLOCK and GNUTLS_NO_SIGNAL), c's priority and credentials,
+ * ALPN http/1.1 with `alpn_flags`, no handshake timeout. Returns 0 and
+ * *out (gnutls_deinit()), or a negative GnuTLS error.
+ */
+int egd_tls_creds_session(const struct egd_tls_creds *c, unsigned flags,
+			  unsigned alpn_flags, int fd, gnutls_session_t *out);
+
+struct egd_tls_server {
+	struct egd_tls_creds creds;
 };
 
 /*

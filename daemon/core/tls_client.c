@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/tls.h"
 #include "core/tls_client.h"
 
 int egd_tls_client_new(const char *cert, const char *key, const char *ca_file,
@@ -13,7 +12,6 @@ int egd_tls_client_new(const char *cert, const char *key, const char *ca_file,
 		       char *err, size_t errlen)
 {
 	struct egd_tls_client *cl;
-	const char *errpos = NULL;
 	int ret;
 
 	*out = NULL;
@@ -23,29 +21,14 @@ int egd_tls_client_new(const char *cert, const char *key, const char *ca_file,
 		return -1;
 	}
 	pthread_mutex_init(&cl->lock, NULL);
-	ret = gnutls_certificate_allocate_credentials(&cl->cred);
-	if (ret < 0) {
-		snprintf(err, errlen, "credentials: %s", gnutls_strerror(ret));
-		goto fail;
-	}
-	ret = gnutls_certificate_set_x509_key_file2(
-		cl->cred, cert, key, GNUTLS_X509_FMT_PEM, NULL, 0);
-	if (ret < 0) {
-		char shown[512];
-
-		snprintf(err, errlen, "client certificate %s / key %s: %s",
-			 cert, egd_tls_key_shown(key, shown, sizeof(shown)),
-			 gnutls_strerror(ret));
-		goto fail;
-	}
-	if (egd_tls_leaf_info(cert, &cl->cert_not_after, cl->cert_subject,
-			      sizeof(cl->cert_subject), err, errlen) == -1)
+	if (egd_tls_creds_load(&cl->creds, "client certificate", cert, key, err,
+			       errlen) == -1)
 		goto fail;
 	if (ca_file != NULL)
 		ret = gnutls_certificate_set_x509_trust_file(
-			cl->cred, ca_file, GNUTLS_X509_FMT_PEM);
+			cl->creds.cred, ca_file, GNUTLS_X509_FMT_PEM);
 	else
-		ret = gnutls_certificate_set_x509_system_trust(cl->cred);
+		ret = gnutls_certificate_set_x509_system_trust(cl->creds.cred);
 	if (ret <= 0) {
 		/* A bundle without a single CA would fail every handshake:
 		 * say so now. */
@@ -55,15 +38,10 @@ int egd_tls_client_new(const char *cert, const char *key, const char *ca_file,
 				 : "no CA certificate in it");
 		goto fail;
 	}
-	ret = gnutls_priority_init2(&cl->prio,
-				    priority ? priority
-					     : EGD_TLS_CLIENT_DEFAULT_PRIORITY,
-				    &errpos, 0);
-	if (ret < 0) {
-		snprintf(err, errlen, "priority string: %s near '%.32s'",
-			 gnutls_strerror(ret), errpos ? errpos : "");
+	if (egd_tls_creds_priority(&cl->creds, priority,
+				   EGD_TLS_CLIENT_DEFAULT_PRIORITY, err,
+				   errlen) == -1)
 		goto fail;
-	}
 	*out = cl;
 	return 0;
 fail:
@@ -76,10 +54,7 @@ void egd_tls_client_free(struct egd_tls_client *cl)
 	if (cl == NULL)
 		return;
 	egd_tls_client_forget(cl);
-	if (cl->prio != NULL)
-		gnutls_priority_deinit(cl->prio);
-	if (cl->cred != NULL)
-		gnutls_certificate_free_credentials(cl->cred);
+	egd_tls_creds_clear(&cl->creds);
 	pthread_mutex_destroy(&cl->lock);
 	free(cl);
 }
@@ -87,33 +62,25 @@ void egd_tls_client_free(struct egd_tls_client *cl)
 int egd_tls_client_session(struct egd_tls_client *cl, int fd, const char *sni,
 			   const char *verify_name, gnutls_session_t *out)
 {
-	static const gnutls_datum_t alpn = {(unsigned char *)"http/1.1", 8};
 	gnutls_session_t s = NULL;
 	int ret;
 
 	/* Our one certificate goes out even when the server's list of CA
 	 * names does not include its issuer: the server's verdict on it is
 	 * what the operator needs to see, not "no certificate". */
-	ret = gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
-				      GNUTLS_NO_SIGNAL |
-				      GNUTLS_FORCE_CLIENT_CERT);
+	ret = egd_tls_creds_session(&cl->creds,
+				    GNUTLS_CLIENT | GNUTLS_FORCE_CLIENT_CERT, 0,
+				    fd, &s);
 	if (ret < 0)
 		return ret;
-	ret = gnutls_priority_set(s, cl->prio);
-	if (ret < 0)
-		goto fail;
-	ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cl->cred);
-	if (ret < 0)
-		goto fail;
 	if (sni != NULL) {
 		ret = gnutls_server_name_set(s, GNUTLS_NAME_DNS, sni,
 					     strlen(sni));
-		if (ret < 0)
-			goto fail;
+		if (ret < 0) {
+			gnutls_deinit(s);
+			return ret;
+		}
 	}
-	ret = gnutls_alpn_set_protocols(s, &alpn, 1, 0);
-	if (ret < 0)
-		goto fail;
 	/* GnuTLS verifies the chain (and the name unless NULL) during the
 	 * handshake and fails it with GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
 	 * a resumed session was verified when it was made. */
@@ -124,13 +91,8 @@ int egd_tls_client_session(struct egd_tls_client *cl, int fd, const char *sni,
 		(void)gnutls_session_set_data(s, cl->resume.data,
 					      cl->resume.size);
 	pthread_mutex_unlock(&cl->lock);
-	gnutls_transport_set_int(s, fd);
-	gnutls_handshake_set_timeout(s, 0);
 	*out = s;
 	return 0;
-fail:
-	gnutls_deinit(s);
-	return ret;
 }
 
 bool egd_tls_client_keep(struct egd_tls_client *cl, gnutls_session_t s)

@@ -19,15 +19,14 @@
 
 #include <gnutls/gnutls.h>
 
+#include "core/tls.h"
+
 /* TLS 1.3 and 1.2 only, GnuTLS' curated suites, in our order. */
 #define EGD_TLS_CLIENT_DEFAULT_PRIORITY                                        \
 	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct egd_tls_client {
-	gnutls_certificate_credentials_t cred;
-	gnutls_priority_t prio;
-	time_t cert_not_after;	/* leaf notAfter of our client certificate */
-	char cert_subject[256]; /* its subject DN, for metrics labels */
+	struct egd_tls_creds creds; /* our client certificate */
 	pthread_mutex_t lock;
 	gnutls_datum_t resume; /* guarded by lock: gnutls-allocated session
 				* data of the last session that had it */

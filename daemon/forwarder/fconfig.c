@@ -23,11 +23,8 @@
 static const char *const top_keys[] = {
 	"listen", "tls",     "workers",	       "limits",   "admin", "user",
 	"group",  "origins", "default_origin", "log_file", NULL};
-static const char *const limit_keys[] = {
-	"header_timeout_ms",	"idle_timeout_ms",
-	"drain_timeout_ms",	"max_header_bytes",
-	"max_headers",		"max_connections",
-	"handshake_timeout_ms", NULL};
+static const struct egd_cfg_uint_key limit_keys[] = {
+	EGD_FRONT_LIMIT_KEYS(struct egf_limits)};
 static const char *const origin_keys[] = {"name",
 					  "hosts",
 					  "servers",
@@ -47,36 +44,6 @@ static const char *const origin_keys[] = {"name",
 					  NULL};
 
 static void destroy(struct egd_dconf *d);
-
-static int load_limits(struct egf_config *c, const config_setting_t *f,
-		       char *err, size_t errlen)
-{
-	struct egf_limits *l = &c->limits;
-	const config_setting_t *g;
-	int ret;
-
-	*l = (struct egf_limits){10000, 60000, 10000, 16384, 100, 10000, 10000};
-	ret = egd_cfg_subgroup(f, "limits", &g, err, errlen);
-	if (ret < 0 || g == NULL)
-		return ret;
-	if ((ret = eg_cfg_only_keys(g, limit_keys, err, errlen)) < 0 ||
-	    (ret = eg_cfg_uint(g, "header_timeout_ms", 10000, 1, 3600000,
-			       &l->header_timeout_ms, err, errlen)) < 0 ||
-	    (ret = eg_cfg_uint(g, "idle_timeout_ms", 60000, 1, 86400000,
-			       &l->idle_timeout_ms, err, errlen)) < 0 ||
-	    (ret = eg_cfg_uint(g, "drain_timeout_ms", 10000, 0, 3600000,
-			       &l->drain_timeout_ms, err, errlen)) < 0 ||
-	    (ret = eg_cfg_uint(g, "max_header_bytes", 16384, 1024, 1048576,
-			       &l->max_header_bytes, err, errlen)) < 0 ||
-	    (ret = eg_cfg_uint(g, "max_headers", 100, 8, 10000, &l->max_headers,
-			       err, errlen)) < 0 ||
-	    (ret = eg_cfg_uint(g, "max_connections", 10000, 1, 1000000,
-			       &l->max_connections, err, errlen)) < 0 ||
-	    (ret = eg_cfg_uint(g, "handshake_timeout_ms", 10000, 1, 3600000,
-			       &l->handshake_timeout_ms, err, errlen)) < 0)
-		return ret;
-	return 0;
-}
 
 /* "host:port" of a server entry split; host is not an address literal
  * egd_addr_parse() took. Returns 0 or -1. */
@@ -324,11 +291,7 @@ static int load_origin(struct egf_config *c, struct egf_origin *o,
 		return eg_cfg_error(err, errlen,
 				    config_setting_get_member(g, "client_cert"),
 				    "%s", msg);
-	if (egd_watch_add(&c->d.watch, o->cert) == -1 ||
-	    (strncmp(o->key, "pkcs11:", 7) != 0 &&
-	     egd_watch_add(&c->d.watch, o->key) == -1) ||
-	    (o->ca_file != NULL &&
-	     egd_watch_add(&c->d.watch, o->ca_file) == -1))
+	if (egd_watch_add_creds(&c->d.watch, o->cert, o->key, o->ca_file) == -1)
 		return eg_cfg_error(err, errlen, g, "out of memory");
 	o->stats = egf_stats_slot(o->name);
 	return 0;
@@ -425,11 +388,11 @@ static int load_forwarder(struct egf_config *c, const config_setting_t *f,
 	    (ret = egd_cfg_addr_list(f, "listen", &c->listen, &c->n_listen, err,
 				     errlen)) < 0)
 		return ret;
-	if ((ret = load_limits(c, f, err, errlen)) < 0 ||
-	    (ret = egd_dconf_common(&c->d, f, "127.0.0.1:9444", err, errlen)) <
-		    0 ||
-	    (ret = egd_cfg_file(f, "log_file", dir, false, &c->log_file, err,
-				errlen)) < 0)
+	if ((ret = egd_cfg_uints(f, "limits", limit_keys,
+				 sizeof(limit_keys) / sizeof(limit_keys[0]),
+				 &c->limits, err, errlen)) < 0 ||
+	    (ret = egd_dconf_common(&c->d, f, dir, "127.0.0.1:9444", err,
+				    errlen)) < 0)
 		return ret;
 	return load_origins(c, f, dir, err, errlen);
 }
@@ -479,7 +442,6 @@ static void destroy(struct egd_dconf *d)
 	egf_tls_in_free(c->tls_in);
 	egd_dconf_release(&c->d);
 	free(c->listen);
-	eg_free(c->log_file);
 	free(c);
 }
 

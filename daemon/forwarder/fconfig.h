@@ -68,7 +68,6 @@ struct egf_config {
 	size_t n_listen;
 	struct egf_tls_in *tls_in; /* owned; NULL: no TLS listeners */
 	struct egf_limits limits;
-	char *log_file; /* owned (eg_free); NULL: the log goes to stderr */
 	struct egf_origin *origins; /* owned array */
 	size_t n_origins;
 	struct egf_origin *default_origin; /* borrowed from origins; or NULL */

@@ -71,18 +71,9 @@ static bool same_listeners(const struct egd_dconf *da,
 	const struct egf_config *a = cfg_of(da), *b = cfg_of(db);
 	const struct egf_tls_in *ta = a->tls_in, *tb = b->tls_in;
 
-	return a->d.workers == b->d.workers &&
-	       a->d.admin_enabled == b->d.admin_enabled &&
-	       (!a->d.admin_enabled ||
-		egd_addr_equal(&a->d.admin, &b->d.admin)) &&
-	       same_addrs(a->listen, a->n_listen, b->listen, b->n_listen) &&
+	return same_addrs(a->listen, a->n_listen, b->listen, b->n_listen) &&
 	       same_addrs(ta ? ta->listen : NULL, ta ? ta->n_listen : 0,
 			  tb ? tb->listen : NULL, tb ? tb->n_listen : 0);
-}
-
-static void reloaded(bool ok)
-{
-	egf_count(ok ? &egf_metrics.reloads : &egf_metrics.reload_errors);
 }
 
 static int worker_init(struct egd_worker *w, unsigned id, bool threaded)
@@ -132,10 +123,6 @@ static int open_listeners(struct egd_daemon *d, const struct egd_dconf *dc,
 	     open_proxy_listeners(d, cfg->tls_in->listen, cfg->tls_in->n_listen,
 				  true, err, errlen) == -1))
 		return -1;
-	if (cfg->d.admin_enabled &&
-	    egd_daemon_listen(d->admin, EGF_ADMIN, false, &cfg->d.admin, -1,
-			      true, err, errlen) == -1)
-		return -1;
 	return 0;
 }
 
@@ -180,11 +167,6 @@ static long ticket_rotation_s(const struct egd_dconf *dc)
 	return t ? (long)t->ticket_key_rotation_s : -1;
 }
 
-static const char *log_file(const struct egd_dconf *dc)
-{
-	return cfg_of(dc)->log_file;
-}
-
 static void started(const struct egd_daemon *d, const struct egd_dconf *dc)
 {
 	egd_log(EGD_NOTICE, "edgeguard-forwarder %s: %u workers, %zu origins",
@@ -215,14 +197,13 @@ static const struct egd_daemon_ops forwarder_ops = {
 	.command = command,
 	.load = load,
 	.same_listeners = same_listeners,
-	.reloaded = reloaded,
 	.worker_size = sizeof(struct egf_worker),
 	.worker_init = worker_init,
 	.worker_free = worker_free,
+	.admin_kind = EGF_ADMIN,
 	.open_listeners = open_listeners,
 	.drop_privileges = drop_privileges,
 	.ticket_rotation_s = ticket_rotation_s,
-	.log_file = log_file,
 	.started = started,
 };
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <stddef.h>
+
 #include "forwarder/fconfig.h"
 #include "forwarder/metrics.h"
 
@@ -30,6 +32,25 @@ static long gauge(atomic_long *a)
 
 #define OUT(...) EGD_PROM_OUT(out, __VA_ARGS__)
 
+/* The counter `metric`, one sample per origin: the atomic_ulong at offset
+ * `field` of its slot. */
+static int per_origin(struct egd_buf *out, const char *metric, const char *help,
+		      size_t field)
+{
+	unsigned n = egd_prom_names_count(&origins);
+	char name[160];
+
+	OUT("# HELP %s %s\n# TYPE %s counter\n", metric, help, metric);
+	for (unsigned i = 0; i < n; i++) {
+		atomic_ulong *c =
+			(atomic_ulong *)(void *)((char *)&slots[i] + field);
+
+		egd_prom_label(name, sizeof(name), origin_names[i]);
+		OUT("%s{origin=\"%s\"} %lu\n", metric, name, egd_prom_get(c));
+	}
+	return 0;
+}
+
 static int render_origins(struct egd_buf *out)
 {
 	static const char *const err_names[EGF_E_COUNT] = {
@@ -38,13 +59,10 @@ static int render_origins(struct egd_buf *out)
 	unsigned n = egd_prom_names_count(&origins);
 	char name[160];
 
-	OUT("# HELP edgeguard_forwarder_requests_total Requests routed to each "
-	    "origin.\n# TYPE edgeguard_forwarder_requests_total counter\n");
-	for (unsigned i = 0; i < n; i++) {
-		egd_prom_label(name, sizeof(name), origin_names[i]);
-		OUT("edgeguard_forwarder_requests_total{origin=\"%s\"} %lu\n",
-		    name, egd_prom_get(&slots[i].requests));
-	}
+	if (per_origin(out, "edgeguard_forwarder_requests_total",
+		       "Requests routed to each origin.",
+		       offsetof(struct egf_origin_stats, requests)) == -1)
+		return -1;
 	OUT("# HELP edgeguard_forwarder_errors_total Requests answered 502 or "
 	    "504 (or cut short), by origin and cause.\n"
 	    "# TYPE edgeguard_forwarder_errors_total counter\n");
@@ -56,14 +74,10 @@ static int render_origins(struct egd_buf *out)
 			    name, err_names[e],
 			    egd_prom_get(&slots[i].errors[e]));
 	}
-	OUT("# HELP edgeguard_forwarder_retries_total Requests sent again on "
-	    "another connection.\n"
-	    "# TYPE edgeguard_forwarder_retries_total counter\n");
-	for (unsigned i = 0; i < n; i++) {
-		egd_prom_label(name, sizeof(name), origin_names[i]);
-		OUT("edgeguard_forwarder_retries_total{origin=\"%s\"} %lu\n",
-		    name, egd_prom_get(&slots[i].retries));
-	}
+	if (per_origin(out, "edgeguard_forwarder_retries_total",
+		       "Requests sent again on another connection.",
+		       offsetof(struct egf_origin_stats, retries)) == -1)
+		return -1;
 	OUT("# HELP edgeguard_forwarder_handshakes_total TLS handshakes "
 	    "completed towards each origin.\n"
 	    "# TYPE edgeguard_forwarder_handshakes_total counter\n");
@@ -127,12 +141,7 @@ static int render_counters(struct egd_buf *out)
 		    out, "edgeguard_forwarder_request_duration_seconds",
 		    "Forwarded request latency.", &egf_metrics.latency) == -1)
 		return -1;
-	OUT("# TYPE edgeguard_reloads_total counter\n"
-	    "edgeguard_reloads_total{result=\"ok\"} %lu\n"
-	    "edgeguard_reloads_total{result=\"error\"} %lu\n",
-	    egd_prom_get(&egf_metrics.reloads),
-	    egd_prom_get(&egf_metrics.reload_errors));
-	return 0;
+	return egd_prom_reloads(out);
 }
 
 int egf_metrics_render(struct egd_buf *out, const struct egf_config *c)
@@ -142,21 +151,18 @@ int egf_metrics_render(struct egd_buf *out, const struct egf_config *c)
 	if (c == NULL)
 		return 0;
 	/* The most common outage is an expired edge certificate. */
-	OUT("# HELP edgeguard_certificate_expiry_timestamp_seconds notAfter of "
-	    "loaded certificates.\n"
-	    "# TYPE edgeguard_certificate_expiry_timestamp_seconds gauge\n");
+	if (egd_prom_expiry_head(out, "notAfter of loaded certificates.") == -1)
+		return -1;
 	for (size_t i = 0; i < c->n_origins; i++) {
 		const struct egf_origin *o = &c->origins[i];
 
-		if (egd_prom_expiry(out, "client", o->name, o->cert,
-				    o->tls->cert_subject,
-				    (long long)o->tls->cert_not_after) == -1)
+		if (egd_prom_creds_expiry(out, "client", o->name, o->cert,
+					  &o->tls->creds) == -1)
 			return -1;
 	}
 	if (c->tls_in != NULL &&
-	    egd_prom_expiry(out, "server", NULL, c->tls_in->cert,
-			    c->tls_in->srv->cert_subject,
-			    (long long)c->tls_in->srv->cert_not_after) == -1)
+	    egd_prom_creds_expiry(out, "server", NULL, c->tls_in->cert,
+				  &c->tls_in->srv->creds) == -1)
 		return -1;
 	return 0;
 }

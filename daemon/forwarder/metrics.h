@@ -48,8 +48,6 @@ struct egf_metrics {
 	atomic_ulong tls_in_resumed;
 	atomic_ulong tls_in_failed;
 	struct egd_histogram latency;
-	atomic_ulong reloads;
-	atomic_ulong reload_errors;
 };
 
 extern struct egf_metrics egf_metrics;

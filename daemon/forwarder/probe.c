@@ -295,12 +295,12 @@ int egf_probe_origin(const char *conf, const char *origin, FILE *out)
 		fprintf(out, "\n");
 		goto out;
 	}
-	gmtime_r(&o->tls->cert_not_after, &tm);
+	gmtime_r(&o->tls->creds.cert_not_after, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	fprintf(out,
 		"origin %s: client certificate %s (%s), valid until %s%s\n",
-		o->name, o->cert, o->tls->cert_subject, when,
-		o->tls->cert_not_after < time(NULL) ? " - EXPIRED" : "");
+		o->name, o->cert, o->tls->creds.cert_subject, when,
+		o->tls->creds.cert_not_after < time(NULL) ? " - EXPIRED" : "");
 	ret = 1;
 	fd = probe_connect(o, out, &server);
 	if (fd == -1) {

@@ -31,16 +31,6 @@ static int verify_edge_proxy(gnutls_session_t s)
 	return 0;
 }
 
-static int watch_files(const struct egf_tls_in *t, struct egd_watch *watch)
-{
-	if (egd_watch_add(watch, t->cert) == -1 ||
-	    (strncmp(t->key, "pkcs11:", 7) != 0 &&
-	     egd_watch_add(watch, t->key) == -1) ||
-	    (t->client_ca != NULL && egd_watch_add(watch, t->client_ca) == -1))
-		return -1;
-	return 0;
-}
-
 int egf_tls_in_load(const config_setting_t *f, const char *dir,
 		    struct egd_watch *watch, struct egf_tls_in **out, char *err,
 		    size_t errlen)
@@ -81,7 +71,7 @@ int egf_tls_in_load(const config_setting_t *f, const char *dir,
 		ret = eg_cfg_error(err, errlen, g, "%s", msg);
 		goto fail;
 	}
-	if (watch_files(t, watch) == -1) {
+	if (egd_watch_add_creds(watch, t->cert, t->key, t->client_ca) == -1) {
 		ret = eg_cfg_error(err, errlen, g, "out of memory");
 		goto fail;
 	}

@@ -41,21 +41,14 @@ static bool same_listeners(const struct egd_dconf *da,
 {
 	const struct vf_config *a = cfg_of(da), *b = cfg_of(db);
 
-	if (a->n_listen != b->n_listen || a->d.workers != b->d.workers ||
-	    a->d.admin_enabled != b->d.admin_enabled ||
+	if (a->n_listen != b->n_listen ||
 	    a->authz_enabled != b->authz_enabled ||
-	    (a->d.admin_enabled && !egd_addr_equal(&a->d.admin, &b->d.admin)) ||
 	    (a->authz_enabled && !egd_addr_equal(&a->authz, &b->authz)))
 		return false;
 	for (size_t i = 0; i < a->n_listen; i++)
 		if (!egd_addr_equal(&a->listen[i], &b->listen[i]))
 			return false;
 	return true;
-}
-
-static void reloaded(bool ok)
-{
-	vf_count(ok ? &vf_metrics.reloads : &vf_metrics.reload_errors);
 }
 
 static int worker_init(struct egd_worker *w, unsigned id, bool threaded)
@@ -94,10 +87,6 @@ static int open_listeners(struct egd_daemon *d, const struct egd_dconf *dc,
 				      errlen) == -1)
 			goto fail;
 	}
-	if (cfg->d.admin_enabled &&
-	    egd_daemon_listen(d->admin, VF_ADMIN, false, &cfg->d.admin, -1,
-			      true, err, errlen) == -1)
-		return -1;
 	return 0;
 fail:
 	/* Unless worker 0 took it, the shared fd is still ours to close. */
@@ -123,11 +112,6 @@ static int drop_privileges(const struct egd_dconf *dc, char *err, size_t errlen)
 static long ticket_rotation_s(const struct egd_dconf *dc)
 {
 	return (long)cfg_of(dc)->ticket_key_rotation_s;
-}
-
-static const char *log_file(const struct egd_dconf *dc)
-{
-	return cfg_of(dc)->log_file;
 }
 
 static void reopen(const struct egd_dconf *dc)
@@ -167,14 +151,13 @@ static const struct egd_daemon_ops verifier_ops = {
 		 "  -V       print the version and exit\n",
 	.load = load,
 	.same_listeners = same_listeners,
-	.reloaded = reloaded,
 	.worker_size = sizeof(struct vf_worker),
 	.worker_init = worker_init,
 	.worker_free = worker_free,
+	.admin_kind = VF_ADMIN,
 	.open_listeners = open_listeners,
 	.drop_privileges = drop_privileges,
 	.ticket_rotation_s = ticket_rotation_s,
-	.log_file = log_file,
 	.reopen = reopen,
 	.tick = tick,
 	.started = started,

@@ -100,12 +100,7 @@ static int render_counters(struct egd_buf *out)
 			       "Proxied request latency.",
 			       &vf_metrics.latency) == -1)
 		return -1;
-	OUT("# TYPE edgeguard_reloads_total counter\n"
-	    "edgeguard_reloads_total{result=\"ok\"} %lu\n"
-	    "edgeguard_reloads_total{result=\"error\"} %lu\n",
-	    egd_prom_get(&vf_metrics.reloads),
-	    egd_prom_get(&vf_metrics.reload_errors));
-	return 0;
+	return egd_prom_reloads(out);
 }
 
 int vf_metrics_render(struct egd_buf *out, const struct vf_config *c)
@@ -117,11 +112,10 @@ int vf_metrics_render(struct egd_buf *out, const struct vf_config *c)
 		return -1;
 	if (c == NULL)
 		return 0;
-	OUT("# HELP edgeguard_certificate_expiry_timestamp_seconds notAfter of "
-	    "loaded certificates, nextUpdate of CRLs.\n"
-	    "# TYPE edgeguard_certificate_expiry_timestamp_seconds gauge\n");
-	if (egd_prom_expiry(out, "server", NULL, c->cert, c->tls->cert_subject,
-			    (long long)c->tls->cert_not_after) == -1)
+	if (egd_prom_expiry_head(out, "notAfter of loaded certificates, "
+				      "nextUpdate of CRLs.") == -1 ||
+	    egd_prom_creds_expiry(out, "server", NULL, c->cert,
+				  &c->tls->creds) == -1)
 		return -1;
 	items = eg_policy_trust_items(c->policy, &n);
 	for (size_t i = 0; i < n; i++)

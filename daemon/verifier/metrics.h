@@ -36,8 +36,6 @@ struct vf_metrics {
 	atomic_ulong backend_retries; /* pooled connection found closed */
 	atomic_ulong bad_requests;
 	struct egd_histogram latency;
-	atomic_ulong reloads;
-	atomic_ulong reload_errors;
 };
 
 extern struct vf_metrics vf_metrics;

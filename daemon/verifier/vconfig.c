@@ -24,16 +24,13 @@ static const char *const tls_keys[] = {"cert",
 				       NULL};
 static const char *const hdr_keys[] = {
 	"identity", "verify", "client_cert", "client_cert_chain", "xfcc", NULL};
-static const char *const limit_keys[] = {"handshake_timeout_ms",
-					 "header_timeout_ms",
-					 "idle_timeout_ms",
-					 "backend_connect_timeout_ms",
-					 "backend_response_timeout_ms",
-					 "drain_timeout_ms",
-					 "max_header_bytes",
-					 "max_headers",
-					 "max_connections",
-					 NULL};
+static const struct egd_cfg_uint_key limit_keys[] = {
+	EGD_FRONT_LIMIT_KEYS(struct vf_limits),
+	EGD_CFG_UINT_KEY(struct vf_limits, backend_connect_timeout_ms, 5000, 1,
+			 3600000),
+	EGD_CFG_UINT_KEY(struct vf_limits, backend_response_timeout_ms, 60000,
+			 1, 86400000),
+};
 static const char *const authz_keys[] = {"listen", "header", NULL};
 
 static void destroy(struct egd_dconf *d);
@@ -64,46 +61,6 @@ static int load_tls(struct vf_config *c, const config_setting_t *v,
 		return ret;
 	if (prio != NULL && (c->priority = strdup(prio)) == NULL)
 		return eg_cfg_error(err, errlen, t, "out of memory");
-	return 0;
-}
-
-static int load_limits(struct vf_config *c, const config_setting_t *v,
-		       char *err, size_t errlen)
-{
-	struct vf_limits *l = &c->limits;
-	const config_setting_t *g;
-	int ret;
-
-	ret = egd_cfg_subgroup(v, "limits", &g, err, errlen);
-	if (ret < 0)
-		return ret;
-	if (g == NULL) {
-		*l = (struct vf_limits){10000, 10000, 60000, 5000, 60000,
-					10000, 16384, 100,   10000};
-		return 0;
-	}
-	if ((ret = eg_cfg_only_keys(g, limit_keys, err, errlen)) < 0 ||
-	    (ret = eg_cfg_uint(g, "handshake_timeout_ms", 10000, 1, 3600000,
-			       &l->handshake_timeout_ms, err, errlen)) < 0 ||
-	    (ret = eg_cfg_uint(g, "header_timeout_ms", 10000, 1, 3600000,
-			       &l->header_timeout_ms, err, errlen)) < 0 ||
-	    (ret = eg_cfg_uint(g, "idle_timeout_ms", 60000, 1, 86400000,
-			       &l->idle_timeout_ms, err, errlen)) < 0 ||
-	    (ret = eg_cfg_uint(g, "backend_connect_timeout_ms", 5000, 1,
-			       3600000, &l->backend_connect_timeout_ms, err,
-			       errlen)) < 0 ||
-	    (ret = eg_cfg_uint(g, "backend_response_timeout_ms", 60000, 1,
-			       86400000, &l->backend_response_timeout_ms, err,
-			       errlen)) < 0 ||
-	    (ret = eg_cfg_uint(g, "drain_timeout_ms", 10000, 0, 3600000,
-			       &l->drain_timeout_ms, err, errlen)) < 0 ||
-	    (ret = eg_cfg_uint(g, "max_header_bytes", 16384, 1024, 1048576,
-			       &l->max_header_bytes, err, errlen)) < 0 ||
-	    (ret = eg_cfg_uint(g, "max_headers", 100, 8, 10000, &l->max_headers,
-			       err, errlen)) < 0 ||
-	    (ret = eg_cfg_uint(g, "max_connections", 10000, 1, 1000000,
-			       &l->max_connections, err, errlen)) < 0)
-		return ret;
 	return 0;
 }
 
@@ -171,12 +128,12 @@ static int load_verifier(struct vf_config *c, const config_setting_t *v,
 	     (ret = eg_cfg_bool(g, "xfcc", true, &c->hdr.xfcc, err, errlen)) <
 		     0))
 		return ret;
-	if ((ret = load_limits(c, v, err, errlen)) < 0 ||
-	    (ret = load_listeners(c, v, err, errlen)) < 0 ||
-	    (ret = egd_cfg_file(v, "log_file", dir, false, &c->log_file, err,
-				errlen)) < 0)
+	if ((ret = egd_cfg_uints(v, "limits", limit_keys,
+				 sizeof(limit_keys) / sizeof(limit_keys[0]),
+				 &c->limits, err, errlen)) < 0 ||
+	    (ret = load_listeners(c, v, err, errlen)) < 0)
 		return ret;
-	return egd_dconf_common(&c->d, v, "127.0.0.1:9443", err, errlen);
+	return egd_dconf_common(&c->d, v, dir, "127.0.0.1:9443", err, errlen);
 }
 
 /* CA files of the policy: their subjects become the CA names of the
@@ -214,9 +171,7 @@ static int load_tls_creds(struct vf_config *c, const config_setting_t *tls,
 		eg_cfg_error(err, errlen, tls, "%s", msg);
 		goto out;
 	}
-	if (egd_watch_add(&c->d.watch, c->cert) == -1 ||
-	    (strncmp(c->key, "pkcs11:", 7) != 0 &&
-	     egd_watch_add(&c->d.watch, c->key) == -1)) {
+	if (egd_watch_add_creds(&c->d.watch, c->cert, c->key, NULL) == -1) {
 		snprintf(err, errlen, "%s: out of memory", c->d.path);
 		goto out;
 	}
@@ -277,7 +232,6 @@ static void destroy(struct egd_dconf *d)
 	free(c->listen);
 	eg_free(c->cert);
 	eg_free(c->key);
-	eg_free(c->log_file);
 	free(c->priority);
 	free(c->authz_header);
 	free(c);

@@ -60,7 +60,6 @@ struct vf_config {
 	struct eg_policy *policy;	   /* one reference */
 	struct eg_audit_config *audit_cfg; /* owned */
 	struct eg_audit_log *audit;	   /* owned; NULL when not opened */
-	char *log_file; /* owned (eg_free); NULL: the log goes to stderr */
 };
 
 static inline struct vf_config *vf_config_of(struct egd_dconf *d)

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 
 #include "core/buf.h"
 #include "core/prom.h"
+#include "core/tls.h"
 
 /* The buffer's bytes as a C string (egd_buf holds no terminator). */
 static const char *text(struct egd_buf *b)
@@ -109,6 +111,42 @@ START_TEST(test_expiry)
 }
 END_TEST
 
+START_TEST(test_expiry_creds)
+{
+	struct egd_tls_creds c = {.cert_not_after = 42};
+	struct egd_buf b = {NULL, 0, 0, 0};
+
+	snprintf(c.cert_subject, sizeof(c.cert_subject), "CN=x");
+	ck_assert_int_eq(egd_prom_expiry_head(&b, "Expiry."), 0);
+	ck_assert_int_eq(egd_prom_creds_expiry(&b, "server", NULL, "s.pem", &c),
+			 0);
+	ck_assert_str_eq(
+		text(&b),
+		"# HELP edgeguard_certificate_expiry_timestamp_seconds "
+		"Expiry.\n"
+		"# TYPE edgeguard_certificate_expiry_timestamp_seconds gauge\n"
+		"edgeguard_certificate_expiry_timestamp_seconds{kind="
+		"\"server\",file=\"s.pem\",subject=\"CN=x\"} 42\n");
+	egd_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_reloads)
+{
+	struct egd_buf b = {NULL, 0, 0, 0};
+
+	egd_prom_reloaded(true);
+	egd_prom_reloaded(true);
+	egd_prom_reloaded(false);
+	ck_assert_int_eq(egd_prom_reloads(&b), 0);
+	ck_assert_str_eq(text(&b), "# TYPE edgeguard_reloads_total counter\n"
+				   "edgeguard_reloads_total{result=\"ok\"} 2\n"
+				   "edgeguard_reloads_total{result=\"error\"} "
+				   "1\n");
+	egd_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	static char storage[3][EGD_PROM_NAME_MAX];
@@ -152,6 +190,8 @@ static Suite *prom_suite(void)
 	tcase_add_test(tc, test_printf_long);
 	tcase_add_test(tc, test_histogram);
 	tcase_add_test(tc, test_expiry);
+	tcase_add_test(tc, test_expiry_creds);
+	tcase_add_test(tc, test_reloads);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_long_name);
 	suite_add_tcase(s, tc);
