@@ -137,6 +137,28 @@ void egd_exch_rewind(struct egd_exch *x)
 	x->up_eof = false;
 }
 
+int egd_exch_relay(struct egd_exch *x, struct egd_stream *s)
+{
+	size_t before = egd_buf_len(&x->bout);
+	int r, progress;
+
+	if ((r = egd_stream_write(s, &x->bout)) == -1)
+		return -1;
+	x->up_sent += before - egd_buf_len(&x->bout);
+	progress = r;
+	if (!x->up_eof && (x->rs == RS_WAIT || x->rs == RS_BODY)) {
+		before = egd_buf_len(&x->bin);
+		if ((r = egd_stream_read(s, &x->bin)) == -1)
+			return -1;
+		x->up_recv += egd_buf_len(&x->bin) - before;
+		x->up_eof = s->eof;
+		progress |= r;
+	}
+	if (progress)
+		x->up_last_io = ev_now(x->wk->loop);
+	return progress;
+}
+
 /* The request and its response are both complete: next request. */
 static void finish(struct egd_exch *x)
 {

@@ -166,6 +166,11 @@ void egd_exch_abort(struct egd_exch *x, int status);
  * connection to the next hop. */
 void egd_exch_rewind(struct egd_exch *x);
 
+/* Moves bytes from bout to the next hop on s, and from s into bin while
+ * a response is awaited, keeping up_sent, up_recv, up_eof and up_last_io.
+ * Returns 1 on progress, 0, or -1 on an error (s->err). */
+int egd_exch_relay(struct egd_exch *x, struct egd_stream *s);
+
 /* Arms the client watcher and the timer: the client's deadlines (linger,
  * handshake, head, idle) come first, then up_dl when not 0. */
 void egd_exch_arm(struct egd_exch *x, unsigned handshake_ms, unsigned header_ms,

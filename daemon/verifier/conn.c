@@ -148,64 +148,16 @@ static int backend_io(struct egd_exch *x)
 {
 	struct vf_conn *c = conn_of(x);
 	struct vf_backend *b = c->be;
-	int progress = 0;
-	ssize_t n;
+	int r;
 
-	if (b == NULL)
+	if (b == NULL || (b->error == 0 && !b->connected))
 		return 0;
-	if (b->error != 0) {
+	r = b->error != 0 ? -1 : egd_exch_relay(x, &b->s);
+	if (r == -1) {
 		backend_failed(c, VF_BE_CONNECT);
 		return 1;
 	}
-	if (!b->connected)
-		return 0;
-	while (egd_buf_len(&c->bout) > 0) {
-		n = send(b->fd, egd_buf_head(&c->bout), egd_buf_len(&c->bout),
-			 MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n == -1) {
-			backend_failed(c, VF_BE_CONNECT);
-			return 1;
-		}
-		egd_buf_consume(&c->bout, (size_t)n);
-		c->up_sent += (size_t)n;
-		c->up_last_io = ev_now(c->w->loop);
-		progress = 1;
-	}
-	while (b->readable && !c->up_eof &&
-	       (c->rs == RS_WAIT || c->rs == RS_BODY) &&
-	       egd_buf_space(&c->bin) > 0) {
-		size_t space = egd_buf_space(&c->bin); /* compacts first */
-
-		n = recv(b->fd, egd_buf_tail(&c->bin), space, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			b->readable = false;
-			break;
-		}
-		if (n == -1) {
-			backend_failed(c, VF_BE_CONNECT);
-			return 1;
-		}
-		c->up_last_io = ev_now(c->w->loop);
-		progress = 1;
-		if (n == 0) {
-			c->up_eof = true;
-			break;
-		}
-		egd_buf_commit(&c->bin, (size_t)n);
-		c->up_recv += (size_t)n;
-		if ((size_t)n < space) {
-			/* Drained: see egd_stream_read(). */
-			b->readable = false;
-			break;
-		}
-	}
-	return progress;
+	return r;
 }
 
 /* The backend has all the request so far and no answer started: what is

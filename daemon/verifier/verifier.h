@@ -35,15 +35,13 @@ enum vf_kind {
 
 struct vf_worker;
 
-/* An idle or attached backend connection. */
+/* An idle or attached backend connection (plain TCP or unix socket). */
 struct vf_backend {
 	unsigned magic;
-	int fd;
-	bool connected; /* connect finished */
-	bool reused;	/* came from the idle pool */
-	bool readable;	/* reported readable and not read dry since */
-	int error;	/* errno of a failed connect, else 0 */
-	int events;	/* events io is armed for */
+	bool connected;	     /* connect finished */
+	bool reused;	     /* came from the idle pool */
+	int error;	     /* errno of a failed connect, else 0 */
+	struct egd_stream s; /* owns the socket */
 	ev_io io;
 	struct vf_worker *w;   /* borrowed */
 	struct vf_conn *owner; /* NULL while idle in the pool */
