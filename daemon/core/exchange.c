@@ -389,6 +389,29 @@ static int process_response(struct egd_exch *x)
 	return progress;
 }
 
+/* Returns 1 when the client's TLS handshake finished, 0 when it waits
+ * for I/O, -1 when it failed. */
+static int handshake(struct egd_exch *x)
+{
+	int ret = egd_stream_handshake(&x->client);
+
+	if (ret == 0)
+		return 0;
+	if (ret < 0) {
+		egd_count(x->ops->handshakes_failed);
+		if (x->ops->handshake_failed != NULL)
+			x->ops->handshake_failed(x, ret);
+		egd_log(EGD_DEBUG, "%s: TLS handshake: %s", x->addr,
+			gnutls_strerror(ret));
+		return -1;
+	}
+	egd_count(gnutls_session_is_resumed(x->client.tls)
+			  ? x->ops->handshakes_resumed
+			  : x->ops->handshakes_full);
+	x->last_io = ev_now(x->wk->loop);
+	return 1;
+}
+
 static void start_linger(struct egd_exch *x)
 {
 	egd_stream_shutdown(&x->client);
@@ -412,7 +435,7 @@ void egd_exch_pump(struct egd_exch *x)
 	for (int rounds = 0; rounds < 1000; rounds++) {
 		progress = 0;
 		if (x->client.handshaking) {
-			r = x->ops->handshake(x);
+			r = handshake(x);
 			if (r == -1)
 				goto close;
 			if (r == 0)

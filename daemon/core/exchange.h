@@ -46,9 +46,9 @@ enum egd_exch_error {
 struct egd_exch;
 
 struct egd_exch_ops {
-	/* Advances the client's TLS handshake: 1 done, 0 waiting, -1 failed
-	 * (counted and logged by the daemon). */
-	int (*handshake)(struct egd_exch *x);
+	/* NULL, or what else a failed client TLS handshake (GnuTLS error
+	 * `ret`) is recorded as. */
+	void (*handshake_failed)(struct egd_exch *x, int ret);
 	/* A proxied request's head is complete (rs is RS_WAIT): queue the
 	 * rewritten head in bout and attach a next-hop connection, or answer
 	 * locally (egd_exch_reply()). */
@@ -76,7 +76,11 @@ struct egd_exch_ops {
 	void (*arm)(struct egd_exch *x);
 	/* Closes and frees the connection. */
 	void (*close)(struct egd_exch *x);
-	atomic_ulong *bad_requests; /* counter */
+	/* Counters. */
+	atomic_ulong *bad_requests;
+	atomic_ulong *handshakes_failed;
+	atomic_ulong *handshakes_full;
+	atomic_ulong *handshakes_resumed;
 };
 
 #define EGD_EXCH_MAGIC 0x45584331u

@@ -277,29 +277,6 @@ void egf_upstream_timeout(struct egf_conn *c)
 	egf_upstream_failed(c, EGF_E_TIMEOUT, why);
 }
 
-/* Returns 1 when the TLS handshake finished, 0 when it waits for I/O, -1
- * when it failed. */
-static int handshake(struct egd_exch *x)
-{
-	struct egf_conn *c = conn_of(x);
-	int r = egd_stream_handshake(&c->client);
-
-	if (r == 0)
-		return 0;
-	if (r < 0) {
-		egf_count(&egf_metrics.tls_in_failed);
-		egd_log(EGD_DEBUG, "%s: TLS handshake: %s", c->addr,
-			gnutls_strerror(r));
-		return -1;
-	}
-	if (gnutls_session_is_resumed(c->client.tls))
-		egf_count(&egf_metrics.tls_in_resumed);
-	else
-		egf_count(&egf_metrics.tls_in_full);
-	c->last_io = ev_now(c->w->loop);
-	return 1;
-}
-
 static void handshake_timeout(struct egd_exch *x)
 {
 	egf_count(&egf_metrics.tls_in_failed);
@@ -407,7 +384,6 @@ static void conn_close(struct egd_exch *x)
 }
 
 const struct egd_exch_ops egf_exch_ops = {
-	.handshake = handshake,
 	.handshake_timeout = handshake_timeout,
 	.request_head = request_head,
 	.request_done = request_done,
@@ -418,4 +394,7 @@ const struct egd_exch_ops egf_exch_ops = {
 	.arm = conn_arm,
 	.close = conn_close,
 	.bad_requests = &egf_metrics.bad_requests,
+	.handshakes_failed = &egf_metrics.tls_in_failed,
+	.handshakes_full = &egf_metrics.tls_in_full,
+	.handshakes_resumed = &egf_metrics.tls_in_resumed,
 };

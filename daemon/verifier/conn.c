@@ -2,7 +2,7 @@
 #include "config.h"
 
 /* The verifier's client connections: the core exchange (core/exchange.h)
- * with its TLS handshake accounting, the plain backend as next hop, and
+ * with the audit of a handshake refusal, the plain backend as next hop, and
  * the backend's failures and deadlines. */
 
 #include <arpa/inet.h>
@@ -25,37 +25,18 @@ static struct vf_conn *conn_of(struct egd_exch *x)
 	return egd_container_of(x, struct vf_conn, x);
 }
 
-/* Returns 1 when the handshake finished, 0 when it waits for I/O, -1 on
- * failure. */
-static int do_handshake(struct egd_exch *x)
+/* Handshake-reject mode: a client without a certificate is refused by
+ * GnuTLS itself; it still gets its audit record. */
+static void handshake_failed(struct egd_exch *x, int ret)
 {
 	struct vf_conn *c = conn_of(x);
-	int ret = egd_stream_handshake(&c->client);
+	struct eg_decision d;
 
-	if (ret == 0)
-		return 0;
-	if (ret < 0) {
-		vf_count(&vf_metrics.handshake_errors);
-		/* Handshake-reject mode: a client without a certificate is
-		 * refused by GnuTLS itself; it still gets its audit record. */
-		if (c->cfg->reject_at_handshake && !c->audited_handshake &&
-		    (ret == GNUTLS_E_NO_CERTIFICATE_FOUND ||
-		     ret == GNUTLS_E_CERTIFICATE_REQUIRED)) {
-			struct eg_decision d;
-
-			if (vf_decide(c, NULL, NULL, &d) == 0)
-				vf_audit(c, "verifier", &d, NULL, NULL, NULL);
-		}
-		egd_log(EGD_DEBUG, "%s: handshake: %s", c->addr,
-			gnutls_strerror(ret));
-		return -1;
-	}
-	if (gnutls_session_is_resumed(c->client.tls))
-		vf_count(&vf_metrics.handshakes_resumed);
-	else
-		vf_count(&vf_metrics.handshakes_full);
-	c->last_io = ev_now(c->w->loop);
-	return 1;
+	if (c->cfg->reject_at_handshake && !c->audited_handshake &&
+	    (ret == GNUTLS_E_NO_CERTIFICATE_FOUND ||
+	     ret == GNUTLS_E_CERTIFICATE_REQUIRED) &&
+	    vf_decide(c, NULL, NULL, &d) == 0)
+		vf_audit(c, "verifier", &d, NULL, NULL, NULL);
 }
 
 static void request_head(struct egd_exch *x)
@@ -225,7 +206,7 @@ static void conn_close(struct egd_exch *x)
 }
 
 static const struct egd_exch_ops vf_exch_ops = {
-	.handshake = do_handshake,
+	.handshake_failed = handshake_failed,
 	.request_head = request_head,
 	.request_done = request_done,
 	.trailers_ok = vf_request_trailers_ok,
@@ -236,6 +217,9 @@ static const struct egd_exch_ops vf_exch_ops = {
 	.arm = conn_arm,
 	.close = conn_close,
 	.bad_requests = &vf_metrics.bad_requests,
+	.handshakes_failed = &vf_metrics.handshake_errors,
+	.handshakes_full = &vf_metrics.handshakes_full,
+	.handshakes_resumed = &vf_metrics.handshakes_resumed,
 };
 
 void vf_conn_accept(struct vf_worker *w, enum vf_kind kind, int fd,
