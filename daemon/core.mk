@@ -27,6 +27,7 @@ daemon_core_libegcore_la_SOURCES = \
 	daemon/core/daemon.c daemon/core/daemon.h \
 	daemon/core/dcfg.c daemon/core/dcfg.h \
 	daemon/core/dconf.c daemon/core/dconf.h \
+	daemon/core/exchange.c daemon/core/exchange.h \
 	daemon/core/fwd.c daemon/core/fwd.h \
 	daemon/core/hop.c daemon/core/hop.h \
 	daemon/core/http1.c daemon/core/http1.h \

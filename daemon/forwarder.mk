@@ -19,7 +19,6 @@ daemon_edgeguard_forwarder_SOURCES = \
 	daemon/forwarder/conn.c \
 	daemon/forwarder/exchange.c \
 	daemon/forwarder/request.c \
-	daemon/forwarder/response.c \
 	daemon/forwarder/upstream.c \
 	daemon/forwarder/admin.c
 daemon_edgeguard_forwarder_CFLAGS = $(EG_DAEMON_CFLAGS)

@@ -9,7 +9,6 @@ daemon_edgeguard_verifier_SOURCES = \
 	daemon/verifier/worker.c \
 	daemon/verifier/conn.c \
 	daemon/verifier/request.c \
-	daemon/verifier/response.c \
 	daemon/verifier/backend.c \
 	daemon/verifier/decide.c \
 	daemon/verifier/idhdr.c \

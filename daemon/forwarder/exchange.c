@@ -12,83 +12,9 @@
 
 #define TLS_CHUNK 16384
 
-static int request_step(struct egf_conn *c)
+static struct egf_conn *conn_of(struct egd_exch *x)
 {
-	size_t len = egd_buf_len(&c->cin);
-	size_t consumed = 0;
-	enum egd_http_result r;
-
-	if (c->closing || c->rq == RQ_DONE)
-		return 0;
-	if (c->rq == RQ_HEAD) {
-		if (c->rs != RS_NONE || len == 0)
-			return 0;
-		if (c->head_start == 0)
-			c->head_start = ev_now(c->w->loop);
-	} else if (c->kind == EGF_PROXY) {
-		size_t space = egd_buf_space(&c->bout);
-
-		if (len > space)
-			len = space;
-		if (len == 0 && !c->req.after_head)
-			return 0;
-	}
-	r = egd_http_feed(&c->req, egd_buf_head(&c->cin), len, &consumed);
-	if (c->rq == RQ_BODY && c->kind == EGF_PROXY && consumed > 0)
-		egd_buf_append(&c->bout, egd_buf_head(&c->cin), consumed);
-	egd_buf_consume(&c->cin, consumed);
-	switch (r) {
-	case EGD_HTTP_MORE:
-		return consumed > 0;
-	case EGD_HTTP_TOO_LARGE:
-	case EGD_HTTP_TOO_MANY:
-		egf_count(&egf_metrics.bad_requests);
-		egf_conn_reply(c, 431, NULL,
-			       "431 Request Header Fields Too Large\n", true);
-		return 1;
-	case EGD_HTTP_ERROR:
-		egf_count(&egf_metrics.bad_requests);
-		egd_log(EGD_INFO, "%s: bad request: %s", c->addr,
-			egd_http_error(&c->req));
-		if (c->rq == RQ_BODY && c->up_sent > 0)
-			return -1; /* the origin has part of it: cut both */
-		if (c->up != NULL) {
-			egf_upstream_release(c->up, false);
-			c->up = NULL;
-		}
-		egd_buf_reset(&c->bout);
-		egf_conn_reply(c, 400, NULL, "400 Bad Request\n", true);
-		return 1;
-	case EGD_HTTP_HEAD:
-		c->req_start = ev_now(c->w->loop);
-		c->rq = RQ_BODY;
-		c->head_method_head =
-			llhttp_get_method(&c->req.parser) == HTTP_HEAD;
-		c->req_http10 = llhttp_get_http_major(&c->req.parser) == 1 &&
-				llhttp_get_http_minor(&c->req.parser) == 0;
-		if (!llhttp_should_keep_alive(&c->req.parser))
-			c->close_after = true;
-		if (c->kind == EGF_PROXY) {
-			c->rs = RS_WAIT;
-			egf_request_head(c);
-		}
-		return 1;
-	case EGD_HTTP_DONE:
-		c->rq = RQ_DONE;
-		if (c->kind == EGF_ADMIN)
-			egf_admin_request(c);
-		return 1;
-	}
-	return 0;
-}
-
-int egf_process_request(struct egf_conn *c)
-{
-	int r, progress = 0;
-
-	while ((r = request_step(c)) > 0)
-		progress = 1;
-	return r < 0 ? -1 : progress;
+	return egd_container_of(x, struct egf_conn, x);
 }
 
 static const char *up_name(const struct egf_conn *c)
@@ -139,11 +65,7 @@ void egf_upstream_failed(struct egf_conn *c, enum egf_error kind,
 			egf_upstream_release(c->up, false);
 			c->up = NULL;
 		}
-		/* The head is still where put_head() wrote it. */
-		egd_buf_reset(&c->bout);
-		egd_buf_commit(&c->bout, c->replay_len);
-		c->up_sent = 0;
-		c->up_eof = false;
+		egd_exch_rewind(&c->x);
 		if (egf_request_connect(c, stale) == 0)
 			return;
 		snprintf(msg, sizeof(msg), "connect: %s", strerror(errno));
@@ -156,20 +78,10 @@ void egf_upstream_failed(struct egf_conn *c, enum egf_error kind,
 		egf_upstream_release(c->up, false);
 		c->up = NULL;
 	}
-	if (c->rs == RS_WAIT || c->rs == RS_HEADOUT) {
-		/* Nothing of the response went out yet. */
-		egd_buf_reset(&c->bout);
-		egf_conn_reply(c, kind == EGF_E_TIMEOUT ? 504 : 502, NULL,
-			       kind == EGF_E_TIMEOUT ? "504 Gateway Timeout\n"
-						     : "502 Bad Gateway\n",
-			       true);
-	} else {
-		/* Part of the response went out: only closing tells the
-		 * client it is incomplete. */
-		c->rs = RS_DONE;
-		c->rq = RQ_DONE;
-		c->closing = true;
-	}
+	/* RS_WAIT, RS_HEADOUT: nothing of the response went out yet. */
+	egd_exch_abort(&c->x, c->rs == RS_WAIT || c->rs == RS_HEADOUT
+				      ? (kind == EGF_E_TIMEOUT ? 504 : 502)
+				      : 0);
 }
 
 /* A fatal TLS receive error: an alert on a connection that never carried
@@ -290,8 +202,9 @@ static int upstream_recv(struct egf_conn *c)
 	return progress;
 }
 
-int egf_upstream_io(struct egf_conn *c)
+static int upstream_io(struct egd_exch *x)
 {
+	struct egf_conn *c = conn_of(x);
 	struct egf_upstream *u = c->up;
 	enum egf_up_state before;
 	int r, progress = 0;
@@ -317,123 +230,6 @@ int egf_upstream_io(struct egf_conn *c)
 	if (c->up == NULL)
 		return 1;
 	return progress | upstream_recv(c);
-}
-
-static int response_step(struct egf_conn *c)
-{
-	size_t len = egd_buf_len(&c->bin);
-	size_t consumed = 0;
-	enum egd_http_result r;
-
-	if (c->rs == RS_HEADOUT) {
-		/* The rewritten head needs room next to what cout holds. */
-		if (c->cout.cap - egd_buf_len(&c->cout) <
-		    c->resp.used + 4 * (size_t)c->resp.n + 256)
-			return 0;
-		if (egf_response_head(c) == -1)
-			return 1;
-		if (c->resp.msg_done) {
-			c->rs = c->resp.parser.status_code < 200 ? RS_WAIT
-								 : RS_DONE;
-			egd_http_next(&c->resp);
-			c->resp.no_body = c->head_method_head;
-		} else {
-			c->rs = RS_BODY;
-		}
-		return 1;
-	}
-	if (c->rs != RS_WAIT && c->rs != RS_BODY)
-		return 0;
-	if (c->rs == RS_BODY) {
-		size_t space = egd_buf_space(&c->cout);
-
-		if (len > space)
-			len = space;
-	}
-	if (len == 0 && !c->resp.after_head) {
-		if (!c->up_eof)
-			return 0;
-		if (c->rs == RS_BODY &&
-		    egd_http_eof(&c->resp) == EGD_HTTP_DONE) {
-			c->rs = RS_DONE;
-			c->close_after = true;
-			return 1;
-		}
-		egf_upstream_failed(
-			c, EGF_E_CLOSED,
-			c->up_recv == 0 ? "closed the connection before "
-					  "answering"
-					: "closed the connection mid-response");
-		return 1;
-	}
-	r = egd_http_feed(&c->resp, egd_buf_head(&c->bin), len, &consumed);
-	if (c->rs == RS_BODY && consumed > 0)
-		egd_buf_append(&c->cout, egd_buf_head(&c->bin), consumed);
-	egd_buf_consume(&c->bin, consumed);
-	switch (r) {
-	case EGD_HTTP_MORE:
-		return consumed > 0;
-	case EGD_HTTP_HEAD:
-		c->rs = RS_HEADOUT;
-		return 1;
-	case EGD_HTTP_DONE:
-		if (c->rs == RS_WAIT) {
-			c->rs = RS_HEADOUT; /* head and end together */
-		} else {
-			c->rs = RS_DONE;
-			egd_http_next(&c->resp);
-		}
-		return 1;
-	default:
-		egf_upstream_failed(c, EGF_E_PROTOCOL, "invalid response");
-		return 1;
-	}
-}
-
-int egf_process_response(struct egf_conn *c)
-{
-	int progress = 0;
-
-	if (c->kind != EGF_PROXY)
-		return 0;
-	while (response_step(c) > 0)
-		progress = 1;
-	return progress;
-}
-
-void egf_finish_exchange(struct egf_conn *c)
-{
-	ev_tstamp now = ev_now(c->w->loop);
-
-	if (c->kind == EGF_PROXY && c->up != NULL) {
-		struct egf_upstream *u = c->up;
-		bool reuse = c->up_reusable && !c->up_eof &&
-			     egd_buf_len(&c->bin) == 0 &&
-			     gnutls_record_check_pending(u->tls) == 0 &&
-			     llhttp_should_keep_alive(&c->resp.parser);
-
-		egf_metrics_latency(now - c->req_start);
-		u->answered = true;
-		egf_upstream_release(u, reuse);
-		c->up = NULL;
-	}
-	c->replay_len = 0;
-	egf_config_unref(c->rcfg);
-	c->rcfg = NULL;
-	c->origin = NULL;
-	c->rq = RQ_HEAD;
-	c->rs = RS_NONE;
-	c->head_start = 0;
-	c->head_method_head = false;
-	c->up_sent = c->up_recv = 0;
-	c->up_eof = false;
-	c->attempts = 0;
-	c->stale_retried = false;
-	egd_buf_reset(&c->bin);
-	egd_buf_reset(&c->bout);
-	egd_http_next(&c->req);
-	if (c->close_after || c->w->draining)
-		c->closing = true;
 }
 
 ev_tstamp egf_upstream_deadline(const struct egf_conn *c)
@@ -480,3 +276,125 @@ void egf_upstream_timeout(struct egf_conn *c)
 	}
 	egf_upstream_failed(c, EGF_E_TIMEOUT, why);
 }
+
+static void handshake_timeout(struct egd_exch *x)
+{
+	egf_count(&egf_metrics.tls_in_failed);
+	egd_log(EGD_INFO, "%s: TLS handshake timeout", x->addr);
+}
+
+static void request_head(struct egd_exch *x)
+{
+	egf_request_head(conn_of(x));
+}
+
+static void request_done(struct egd_exch *x)
+{
+	egf_admin_request(conn_of(x));
+}
+
+static void upstream_error(struct egd_exch *x, enum egd_exch_error e)
+{
+	struct egf_conn *c = conn_of(x);
+
+	switch (e) {
+	case EGD_EX_CLOSED:
+		egf_upstream_failed(c, EGF_E_CLOSED,
+				    "closed the connection before answering");
+		break;
+	case EGD_EX_TRUNCATED:
+		egf_upstream_failed(c, EGF_E_CLOSED,
+				    "closed the connection mid-response");
+		break;
+	case EGD_EX_INVALID:
+		egf_upstream_failed(c, EGF_E_PROTOCOL, "invalid response");
+		break;
+	case EGD_EX_SWITCHED:
+		/* Upgrade was stripped from the request. */
+		egf_upstream_failed(c, EGF_E_PROTOCOL,
+				    "switched protocols unasked (101)");
+		break;
+	}
+}
+
+static void detach(struct egd_exch *x, bool reuse, bool done)
+{
+	struct egf_conn *c = conn_of(x);
+	struct egf_upstream *u = c->up;
+
+	if (u != NULL) {
+		if (done) {
+			reuse = reuse &&
+				gnutls_record_check_pending(u->tls) == 0;
+			egf_metrics_latency(ev_now(c->w->loop) - c->req_start);
+			u->answered = true;
+		}
+		egf_upstream_release(u, reuse);
+		c->up = NULL;
+	}
+	if (done) {
+		egf_config_unref(c->rcfg);
+		c->rcfg = NULL;
+		c->origin = NULL;
+		c->attempts = 0;
+		c->stale_retried = false;
+	}
+}
+
+static int timeout(struct egd_exch *x)
+{
+	struct egf_conn *c = conn_of(x);
+
+	if (egf_upstream_deadline(c) == 0)
+		return -1;
+	egf_upstream_timeout(c);
+	return 0;
+}
+
+static void conn_arm(struct egd_exch *x)
+{
+	struct egf_conn *c = conn_of(x);
+	const struct egf_limits *l = &c->cfg->limits;
+	struct egf_upstream *u = c->up;
+
+	if (u != NULL) {
+		int uev = 0;
+
+		if (u->state == UP_CONNECTING)
+			uev = EV_WRITE;
+		else if (u->state == UP_HANDSHAKING || u->want_write)
+			uev = u->want_write ? EV_WRITE : EV_READ;
+		if (u->state == UP_READY) {
+			if (egd_buf_len(&c->bout) > 0 || u->tls_pending > 0)
+				uev |= EV_WRITE;
+			if (!c->up_eof &&
+			    (c->rs == RS_WAIT || c->rs == RS_BODY) &&
+			    egd_buf_room(&c->bin) > 0)
+				uev |= EV_READ;
+		}
+		egf_upstream_watch(u, uev);
+	}
+	egd_exch_arm(x, l->handshake_timeout_ms, l->header_timeout_ms,
+		     l->idle_timeout_ms, egf_upstream_deadline(c));
+}
+
+static void conn_close(struct egd_exch *x)
+{
+	egf_conn_close(conn_of(x));
+}
+
+const struct egd_exch_ops egf_exch_ops = {
+	.handshake_timeout = handshake_timeout,
+	.request_head = request_head,
+	.request_done = request_done,
+	.upstream_io = upstream_io,
+	.upstream_error = upstream_error,
+	.detach = detach,
+	.timeout = timeout,
+	.arm = conn_arm,
+	.close = conn_close,
+	.bad_requests = &egf_metrics.bad_requests,
+	.handshakes_failed = &egf_metrics.tls_in_failed,
+	.handshakes_full = &egf_metrics.tls_in_full,
+	.handshakes_resumed = &egf_metrics.tls_in_resumed,
+};

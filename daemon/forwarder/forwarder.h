@@ -20,6 +20,7 @@
 #include <gnutls/gnutls.h>
 
 #include "core/buf.h"
+#include "core/exchange.h"
 #include "core/http1.h"
 #include "core/stream.h"
 #include "core/worker.h"
@@ -27,8 +28,7 @@
 #include "forwarder/metrics.h"
 #include "forwarder/probe.h"
 
-#define EGF_CONN_MAGIC 0x46434e31u
-#define EGF_UP_MAGIC   0x46555031u
+#define EGF_UP_MAGIC 0x46555031u
 
 enum egf_kind {
 	EGF_PROXY, /* plain HTTP from the edge proxy, forwarded to origins */
@@ -69,56 +69,18 @@ struct egf_upstream {
 	char why[400];	     /* ... and in words */
 };
 
-enum egf_rq { RQ_HEAD, RQ_BODY, RQ_DONE };
-/* Response: none yet, waiting for the origin's head, head parsed and
- * waiting for room in cout, relaying the body, complete. */
-enum egf_rs { RS_NONE, RS_WAIT, RS_HEADOUT, RS_BODY, RS_DONE };
-
+/* A connection from the edge proxy: the core exchange (core/exchange.h)
+ * with the forwarder's routing and origin connection. */
 struct egf_conn {
-	unsigned magic;
+	EGD_EXCH_EMBED(struct egf_worker);
 	enum egf_kind kind;
-	struct egf_worker *w; /* borrowed: the owning worker */
-	struct egf_conn *prev, *next;
-	struct egd_stream client; /* the edge proxy's socket (owned) */
-	ev_io io;
-	ev_timer timer;
-	struct egf_config *cfg;		 /* held: limits at accept */
-	struct egf_config *rcfg;	 /* held: routes the current request */
-	struct egf_origin *origin;	 /* borrowed from rcfg */
-	char addr[INET6_ADDRSTRLEN + 8]; /* "ip:port" or "unix:" */
-	char ip[INET6_ADDRSTRLEN + 8];	 /* "" for unix socket peers */
-	bool close_after; /* close once the current response is out */
-	bool closing;	  /* flush cout, then close */
-	bool lingering;	  /* response sent, write side shut: draining */
-	size_t up_sent;	  /* request bytes written to the origin */
-	size_t up_recv;	  /* response bytes read from the origin */
-	bool up_eof;
-	struct egd_buf cin;  /* from the edge proxy */
-	struct egd_buf cout; /* to the edge proxy */
-	struct egd_buf bout; /* to the origin (plaintext) */
-	struct egd_buf bin;  /* from the origin (plaintext) */
-	struct egd_http req;
-	struct egd_http resp;
-	bool resp_init;
-	enum egf_rq rq;
-	enum egf_rs rs;
-	struct egf_upstream *up; /* owned while attached */
-	bool up_reusable;
-	unsigned attempts;  /* connections tried for this request */
 	bool stale_retried; /* resent once after a pooled one was closed */
-	ev_tstamp accepted_at;
-	ev_tstamp head_start; /* first byte of the current request head */
-	ev_tstamp req_start;  /* head complete */
-	ev_tstamp last_io;    /* last read from the client */
-	ev_tstamp up_last_io; /* last origin activity */
-	ev_tstamp deadline;   /* what the timer waits for */
-	bool head_method_head;
-	bool req_http10;
-	/* An idempotent bodiless request's head is sent again on another
-	 * connection when the first one fails before an answer: its
-	 * replay_len bytes stay at the front of bout, which nothing else is
-	 * written to until the exchange ends. 0 otherwise. */
-	size_t replay_len;
+	unsigned attempts;  /* connections tried for this request */
+	struct egf_conn *prev, *next;
+	struct egf_config *cfg;	   /* held: limits at accept */
+	struct egf_config *rcfg;   /* held: routes the current request */
+	struct egf_origin *origin; /* borrowed from rcfg */
+	struct egf_upstream *up;   /* owned while attached */
 };
 
 /* Idle origin connections of one origin in one worker. */
@@ -155,17 +117,22 @@ static inline void egf_worker_maybe_exit(struct egf_worker *w)
 void egf_conn_accept(struct egf_worker *w, enum egf_kind kind, bool tls, int fd,
 		     const struct sockaddr *sa, socklen_t salen);
 void egf_conn_close(struct egf_conn *c);
-void egf_conn_pump(struct egf_conn *c);
-/* Queues a locally generated response; closes after it when `close`. */
-void egf_conn_reply(struct egf_conn *c, int status, const char *extra_headers,
-		    const char *body, bool close);
+static inline void egf_conn_pump(struct egf_conn *c)
+{
+	egd_exch_pump(&c->x);
+}
 
-/* exchange.c: the forwarding half of the pump. */
-int egf_process_request(struct egf_conn *c);
-int egf_upstream_io(struct egf_conn *c);
-int egf_process_response(struct egf_conn *c);
-/* The request and its response are complete: ready for the next one. */
-void egf_finish_exchange(struct egf_conn *c);
+/* Queues a locally generated response; closes after it when `close`. */
+static inline void egf_conn_reply(struct egf_conn *c, int status,
+				  const char *extra_headers, const char *body,
+				  bool close)
+{
+	egd_exch_reply(&c->x, status, NULL, extra_headers, body, close);
+}
+
+/* exchange.c: what the exchange with an origin needs of the forwarder
+ * (core/exchange.h). */
+extern const struct egd_exch_ops egf_exch_ops;
 /* The origin connection failed (or none could be started): the request
  * is sent again when allowed, else answered 502/504 and logged with the
  * origin's name and `why`. */
@@ -176,16 +143,12 @@ void egf_upstream_timeout(struct egf_conn *c);
 /* The deadline of the origin connection's current phase, or 0. */
 ev_tstamp egf_upstream_deadline(const struct egf_conn *c);
 
-/* request.c: the head of a request is complete. Returns 0 (head queued
- * for the origin) or -1 (a local response was queued). */
-int egf_request_head(struct egf_conn *c);
+/* request.c: the head of a request is complete: queues it for an origin,
+ * or a local response. */
+void egf_request_head(struct egf_conn *c);
 /* Attaches an origin connection for c's request (pooled unless fresh).
  * Returns 0, or -1 with errno when none could be started. */
 int egf_request_connect(struct egf_conn *c, bool fresh);
-
-/* response.c: rewrites the origin's response head into cout. Returns 0,
- * or -1 when unusable (502 queued). */
-int egf_response_head(struct egf_conn *c);
 
 /* upstream.c */
 /* A connection to origin o of cfg for c: an idle one from w's pool unless

@@ -33,7 +33,7 @@ int egf_request_connect(struct egf_conn *c, bool fresh)
 	return c->up == NULL ? -1 : 0;
 }
 
-int egf_request_head(struct egf_conn *c)
+void egf_request_head(struct egf_conn *c)
 {
 	const struct egd_http *h = &c->req;
 	struct egf_config *cfg;
@@ -47,11 +47,11 @@ int egf_request_head(struct egf_conn *c)
 				h->hdr[hi].value_len) != NULL)) {
 		egf_count(&egf_metrics.bad_requests);
 		egf_conn_reply(c, 400, NULL, "400 Bad Request\n", true);
-		return -1;
+		return;
 	}
 	if (llhttp_get_method(&c->req.parser) == HTTP_CONNECT) {
 		egf_conn_reply(c, 405, NULL, "405 Method Not Allowed\n", true);
-		return -1;
+		return;
 	}
 	cfg = egf_worker_config(c->w);
 	c->rcfg = egf_config_ref(cfg);
@@ -65,21 +65,21 @@ int egf_request_head(struct egf_conn *c)
 			hi == -1 ? 0 : (int)h->hdr[hi].value_len,
 			hi == -1 ? "" : egd_http_str(h, h->hdr[hi].value));
 		egf_conn_reply(c, 421, NULL, "421 Misdirected Request\n", true);
-		return -1;
+		return;
 	}
 	egf_count(&c->origin->stats->requests);
 	if (egd_fwd_buffers(&c->bout, &c->bin, &c->resp, &c->resp_init,
 			    c->cfg->limits.max_header_bytes) == -1) {
 		egf_conn_reply(c, 500, NULL, "500 Internal Server Error\n",
 			       true);
-		return -1;
+		return;
 	}
 	egd_buf_reset(&c->bout);
 	if (!put_head(c)) {
 		egd_buf_reset(&c->bout);
 		egf_conn_reply(c, 431, NULL,
 			       "431 Request Header Fields Too Large\n", true);
-		return -1;
+		return;
 	}
 	egd_http_next(&c->resp);
 	c->resp.no_body = c->head_method_head;
@@ -89,7 +89,5 @@ int egf_request_head(struct egf_conn *c)
 	if (egf_request_connect(c, false) == -1) {
 		snprintf(msg, sizeof(msg), "connect: %s", strerror(errno));
 		egf_upstream_failed(c, EGF_E_CONNECT, msg);
-		return -1;
 	}
-	return 0;
 }

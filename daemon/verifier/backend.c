@@ -18,7 +18,7 @@
 static void backend_free(struct vf_backend *b)
 {
 	ev_io_stop(b->w->loop, &b->io);
-	close(b->fd);
+	egd_stream_close(&b->s);
 	b->magic = 0;
 	free(b);
 }
@@ -48,11 +48,10 @@ static void backend_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 		return;
 	}
 	if (!b->connected) {
-		b->error = egd_connect_result(b->fd);
+		b->error = egd_connect_result(b->s.fd);
 		b->connected = b->error == 0;
 	}
-	if (revents & EV_READ)
-		b->readable = true;
+	egd_stream_ready(&b->s, revents & EV_READ ? EGD_STREAM_READ : 0);
 	vf_conn_pump(b->owner);
 }
 
@@ -60,7 +59,7 @@ static void backend_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 static bool alive(const struct vf_backend *b)
 {
 	char byte;
-	ssize_t n = recv(b->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	ssize_t n = recv(b->s.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
 
 	return n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
@@ -97,7 +96,9 @@ struct vf_backend *vf_backend_get(struct vf_worker *w, struct vf_conn *c,
 		return NULL;
 	}
 	b->magic = VF_BACKEND_MAGIC;
-	b->fd = fd;
+	egd_stream_init(&b->s, fd, NULL);
+	/* Nothing to read before the request went out. */
+	b->s.readable = false;
 	b->w = w;
 	b->owner = c;
 	b->cfg_gen = w->cfg_gen;

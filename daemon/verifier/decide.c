@@ -119,7 +119,7 @@ int vf_tls_verify_cb(gnutls_session_t session)
 	struct vf_conn *c = gnutls_session_get_ptr(session);
 	struct eg_decision d;
 
-	if (c == NULL || c->magic != VF_CONN_MAGIC)
+	if (c == NULL || c->magic != EGD_EXCH_MAGIC)
 		return -1;
 	if (!c->cfg->reject_at_handshake)
 		return 0; /* decided per request, at the HTTP layer */

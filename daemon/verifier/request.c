@@ -75,7 +75,7 @@ static bool put_head(struct vf_conn *c, const struct eg_decision *d,
 	       egd_buf_append(o, "\r\n", 2);
 }
 
-int vf_request_head(struct vf_conn *c)
+void vf_request_head(struct vf_conn *c)
 {
 	const struct egd_http *h = &c->req;
 	struct eg_der chain[CHAIN_MAX];
@@ -97,20 +97,20 @@ int vf_request_head(struct vf_conn *c)
 		    -1) {
 		vf_count(&vf_metrics.bad_requests);
 		vf_conn_reply(c, 400, NULL, NULL, "400 Bad Request\n", true);
-		return -1;
+		return;
 	}
 	if (hi == -1)
 		egd_tls_sni(c->client.tls, host, sizeof(host));
 	if (llhttp_get_method(&c->req.parser) == HTTP_CONNECT) {
 		vf_conn_reply(c, 405, NULL, NULL, "405 Method Not Allowed\n",
 			      true);
-		return -1;
+		return;
 	}
 	ret = vf_decide(c, host[0] ? host : NULL, path, &d);
 	if (ret == EG_E_BAD_REQUEST) {
 		vf_count(&vf_metrics.bad_requests);
 		vf_conn_reply(c, 400, NULL, NULL, "400 Bad Request\n", true);
-		return -1;
+		return;
 	}
 	if (ret < 0) {
 		/* Fail closed: whatever went wrong is a rejection. */
@@ -124,13 +124,13 @@ int vf_request_head(struct vf_conn *c)
 		snprintf(body, sizeof(body), "403 Forbidden: %s\n",
 			 eg_reason_name(d.reason));
 		vf_conn_reply(c, 403, "text/plain", NULL, body, true);
-		return -1;
+		return;
 	}
 	if (egd_fwd_buffers(&c->bout, &c->bin, &c->resp, &c->resp_init,
 			    c->cfg->limits.max_header_bytes) == -1) {
 		vf_conn_reply(c, 500, NULL, NULL, "500 Internal Server Error\n",
 			      true);
-		return -1;
+		return;
 	}
 	vf_peer_chain(c, chain, CHAIN_MAX, &n);
 	egd_buf_reset(&c->bout);
@@ -138,25 +138,24 @@ int vf_request_head(struct vf_conn *c)
 		egd_buf_reset(&c->bout);
 		vf_conn_reply(c, 431, NULL, NULL,
 			      "431 Request Header Fields Too Large\n", true);
-		return -1;
+		return;
 	}
 	egd_http_next(&c->resp);
 	c->resp.no_body = c->head_method_head;
 	replay = egd_fwd_replayable(&c->req.parser);
 	c->be = vf_backend_get(c->w, c, false, !replay);
-	c->be_start = c->be_last_io = ev_now(c->w->loop);
+	c->up_last_io = ev_now(c->w->loop);
 	if (c->be == NULL) {
 		vf_count(&vf_metrics.backend_errors[VF_BE_CONNECT]);
 		egd_log(EGD_WARN, "%s: backend %s: %s", c->addr,
 			c->cfg->backend_text, strerror(errno));
 		egd_buf_reset(&c->bout);
 		vf_conn_reply(c, 502, NULL, NULL, "502 Bad Gateway\n", true);
-		return -1;
+		return;
 	}
-	c->be_reusable = true;
+	c->up_reusable = true;
 	/* A pooled connection the backend closes just as we reuse it is a
 	 * race no check before sending can close: resend what can be. */
 	if (c->be->reused && replay)
 		c->replay_len = egd_buf_len(&c->bout);
-	return 0;
 }

@@ -19,12 +19,12 @@
 #include <edgeguard/edgeguard.h>
 
 #include "core/buf.h"
+#include "core/exchange.h"
 #include "core/http1.h"
 #include "core/stream.h"
 #include "core/worker.h"
 #include "verifier/vconfig.h"
 
-#define VF_CONN_MAGIC	 0x56434e31u
 #define VF_BACKEND_MAGIC 0x56424b31u
 
 enum vf_kind {
@@ -35,15 +35,13 @@ enum vf_kind {
 
 struct vf_worker;
 
-/* An idle or attached backend connection. */
+/* An idle or attached backend connection (plain TCP or unix socket). */
 struct vf_backend {
 	unsigned magic;
-	int fd;
-	bool connected; /* connect finished */
-	bool reused;	/* came from the idle pool */
-	bool readable;	/* reported readable and not read dry since */
-	int error;	/* errno of a failed connect, else 0 */
-	int events;	/* events io is armed for */
+	bool connected;	     /* connect finished */
+	bool reused;	     /* came from the idle pool */
+	int error;	     /* errno of a failed connect, else 0 */
+	struct egd_stream s; /* owns the socket */
 	ev_io io;
 	struct vf_worker *w;   /* borrowed */
 	struct vf_conn *owner; /* NULL while idle in the pool */
@@ -52,57 +50,17 @@ struct vf_backend {
 	unsigned cfg_gen; /* configuration generation it was made for */
 };
 
-enum vf_rq { RQ_HEAD, RQ_BODY, RQ_DONE };
-/* Response: none yet, waiting for the backend's head, head parsed and
- * waiting for room in cout, relaying the body, complete. */
-enum vf_rs { RS_NONE, RS_WAIT, RS_HEADOUT, RS_BODY, RS_DONE };
-
+/* A client connection: the core exchange (core/exchange.h) with what the
+ * verifier adds, the peer's identity and the backend connection. */
 struct vf_conn {
-	unsigned magic;
+	EGD_EXCH_EMBED(struct vf_worker);
 	enum vf_kind kind;
-	struct vf_worker *w; /* borrowed: the owning worker */
+	bool audited_handshake; /* handshake-reject mode recorded already */
 	struct vf_conn *prev, *next;
-	struct egd_stream client; /* TLS, or plain for authz and admin */
-	ev_io io;
-	ev_timer timer;
 	struct vf_config *cfg;	/* held: credentials and limits at accept */
 	struct vf_config *pcfg; /* held: policy `peer` was verified with */
 	struct eg_peer *peer;	/* owned; NULL until verified */
-	char addr[INET6_ADDRSTRLEN + 8]; /* "ip:port" of the client */
-	char ip[INET6_ADDRSTRLEN + 8];	 /* the address alone, or "unix:" */
-	bool close_after;	/* close once the current response is out */
-	bool closing;		/* flush cout, then close */
-	bool audited_handshake; /* handshake-reject mode recorded already */
-	bool lingering;		/* response sent, write side shut: draining */
-	size_t be_sent;		/* request bytes written to the backend */
-	size_t be_recv;		/* response bytes read from the backend */
-	bool be_eof;
-	struct egd_buf cin;  /* decrypted bytes from the client */
-	struct egd_buf cout; /* plaintext to the client */
-	struct egd_buf bout; /* to the backend */
-	struct egd_buf bin;  /* from the backend */
-	struct egd_http req;
-	struct egd_http resp;
-	bool resp_init;
-	enum vf_rq rq;
-	enum vf_rs rs;
-	struct vf_backend *be; /* owned while attached */
-	bool be_reusable;
-	ev_tstamp head_start; /* first byte of the current request head */
-	ev_tstamp req_start;  /* head complete */
-	ev_tstamp last_io;    /* last read from the client */
-	ev_tstamp accepted_at;
-	ev_tstamp be_start;    /* backend connect started */
-	ev_tstamp be_last_io;  /* last backend activity */
-	ev_tstamp deadline;    /* what the timer waits for */
-	bool head_method_head; /* the request was HEAD */
-	bool req_http10;
-	/* A bodiless idempotent request's head sent on a pooled backend
-	 * connection is resent once on a new connection when that one turns
-	 * out closed before answering: its replay_len bytes stay at the
-	 * front of bout, which nothing else is written to until the
-	 * exchange ends. 0 otherwise. */
-	size_t replay_len;
+	struct vf_backend *be;	/* owned while attached */
 };
 
 /* A core worker (core/worker.h: loop, listeners, draining, n_conns)
@@ -132,19 +90,23 @@ static inline void vf_worker_maybe_exit(struct vf_worker *w)
 void vf_conn_accept(struct vf_worker *w, enum vf_kind kind, int fd,
 		    const struct sockaddr *sa, socklen_t salen);
 void vf_conn_close(struct vf_conn *c);
-void vf_conn_pump(struct vf_conn *c);
-/* response.c: queues a locally generated response and closes after it
- * when `close`. */
-void vf_conn_reply(struct vf_conn *c, int status, const char *ctype,
-		   const char *extra_headers, const char *body, bool close);
+static inline void vf_conn_pump(struct vf_conn *c)
+{
+	egd_exch_pump(&c->x);
+}
+/* Queues a locally generated response and closes after it when
+ * `close`. */
+static inline void vf_conn_reply(struct vf_conn *c, int status,
+				 const char *ctype, const char *extra_headers,
+				 const char *body, bool close)
+{
+	egd_exch_reply(&c->x, status, ctype, extra_headers, body, close);
+}
 int vf_tls_verify_cb(gnutls_session_t session);
 
-/* request.c: the head of a proxied request is complete. Returns 0 to go on
- * (head queued to the backend) or -1 when a local response was queued. */
-int vf_request_head(struct vf_conn *c);
-/* response.c: rewrites the backend response head into cout. Returns 0, or
- * -1 on an unusable response (502 queued or connection to close). */
-int vf_response_head(struct vf_conn *c);
+/* request.c: the head of a proxied request is complete: queues it to the
+ * backend, or a local response. */
+void vf_request_head(struct vf_conn *c);
 /* Decision for connection c under its worker's current config: verifies the
  * peer when needed. host/path as in eg_request. Returns as
  * eg_policy_decide(). */
