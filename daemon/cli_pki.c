@@ -275,11 +275,10 @@ static int cmd_init(int argc, char **argv, struct eg_cli_pki_args *a)
 
 	a->edge_name = "edge.example.net";
 	a->days = 365;
-	rc = eg_cli_pki_parse(argc, argv, "hoerdf", init_help, a);
+	rc = eg_cli_pki_parse(argc, argv, "hoerdf", init_help, "one directory",
+			      a);
 	if (rc != -1)
 		return rc;
-	if (optind != argc - 1)
-		return eg_cli_pki_usage("expected one directory");
 	if (a->edge_name[0] == '\0')
 		return eg_cli_pki_usage("--edge-name: empty");
 	return init_mint(argv[optind], a);
@@ -312,12 +311,10 @@ static int cmd_issue(int argc, char **argv, struct eg_cli_pki_args *a)
 
 	a->eku = EG_PKI_EKU_CLIENT_AUTH;
 	a->days = 365;
-	rc = eg_cli_pki_parse(argc, argv, "hcOCSNnDUIEdBArf", issue_help, a);
+	rc = eg_cli_pki_parse(argc, argv, "hcOCSNnDUIEdBArf", issue_help, NULL,
+			      a);
 	if (rc != -1)
 		return rc;
-	if (optind != argc)
-		return eg_cli_pki_usage("unexpected argument '%s'",
-					argv[optind]);
 	if (a->ca == NULL || a->out == NULL)
 		return eg_cli_pki_usage("--ca and --out are required");
 	if (a->eku_opts > 1)
@@ -363,12 +360,9 @@ static int cmd_ca(int argc, char **argv, struct eg_cli_pki_args *a)
 
 	a->cn = DEMO_CA_CN;
 	a->days = CA_DAYS;
-	rc = eg_cli_pki_parse(argc, argv, "hOndrf", ca_help, a);
+	rc = eg_cli_pki_parse(argc, argv, "hOndrf", ca_help, NULL, a);
 	if (rc != -1)
 		return rc;
-	if (optind != argc)
-		return eg_cli_pki_usage("unexpected argument '%s'",
-					argv[optind]);
 	if (a->out == NULL)
 		return eg_cli_pki_usage("--out DIR is required");
 	if (a->cn[0] == '\0')
@@ -440,12 +434,9 @@ static int cmd_crl(int argc, char **argv, struct eg_cli_pki_args *a)
 	int rc;
 
 	a->days = CRL_DAYS;
-	rc = eg_cli_pki_parse(argc, argv, "hcORdTX", crl_help, a);
+	rc = eg_cli_pki_parse(argc, argv, "hcORdTX", crl_help, NULL, a);
 	if (rc != -1)
 		return rc;
-	if (optind != argc)
-		return eg_cli_pki_usage("unexpected argument '%s'",
-					argv[optind]);
 	if (a->ca == NULL || a->out == NULL)
 		return eg_cli_pki_usage("--ca and --out are required");
 	if (a->this_update == 0)

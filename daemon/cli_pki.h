@@ -59,10 +59,12 @@ int eg_cli_pki_san_add(struct eg_cli_pki_args *a, enum eg_san_type type,
 		       const char *s, bool guess_ip);
 
 /* Parses the options whose getopt vals are in `allowed` into a, printing
- * `help` for --help. Returns -1 to go on (optind: the first operand), or the
- * exit status (help, bad option: reported). */
+ * `help` for --help, and checks the operands: exactly one, described by
+ * `operand` ("one directory"), or none when it is NULL. Returns -1 to go on
+ * (optind: the operand), or the exit status (help, bad usage: reported). */
 int eg_cli_pki_parse(int argc, char **argv, const char *allowed,
-		     const char *help, struct eg_cli_pki_args *a);
+		     const char *help, const char *operand,
+		     struct eg_cli_pki_args *a);
 
 /* spec's validity from --not-before/--not-after, else an hour ago and
  * `days` later. */

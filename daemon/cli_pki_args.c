@@ -123,7 +123,8 @@ static const struct option options[] = {
 };
 
 int eg_cli_pki_parse(int argc, char **argv, const char *allowed,
-		     const char *help, struct eg_cli_pki_args *a)
+		     const char *help, const char *operand,
+		     struct eg_cli_pki_args *a)
 {
 	int c, rc, idx;
 
@@ -217,6 +218,11 @@ int eg_cli_pki_parse(int argc, char **argv, const char *allowed,
 		if (rc != 0)
 			return rc;
 	}
+	if (operand != NULL && optind != argc - 1)
+		return eg_cli_pki_usage("expected %s", operand);
+	if (operand == NULL && optind != argc)
+		return eg_cli_pki_usage("unexpected argument '%s'",
+					argv[optind]);
 	return -1;
 }
 
