@@ -80,7 +80,6 @@ START_TEST(test_reopen_failure_keeps_old_file)
 	char dir[2048], moved[2048], file[4096];
 	struct eg_audit_log *log;
 	struct eg_audit_event ev = at_event(TS0);
-	struct at_recs r;
 
 	snprintf(dir, sizeof(dir), "%s/d", tc_tmpdir());
 	snprintf(moved, sizeof(moved), "%s/moved", tc_tmpdir());
@@ -103,9 +102,7 @@ START_TEST(test_reopen_failure_keeps_old_file)
 	ck_assert_int_eq(eg_audit_log_record(log, &ev), 0);
 	eg_audit_log_close(log);
 	snprintf(file, sizeof(file), "%s/log.jsonl", moved);
-	at_read_recs(file, &r);
-	ck_assert_uint_eq(r.n, 1);
-	at_free_recs(&r);
+	at_expect_recs(file, 1);
 }
 END_TEST
 
@@ -368,7 +365,6 @@ START_TEST(test_syslog_and_journald)
 	int sl, jd;
 	ssize_t n;
 	json_t *o;
-	struct at_recs r;
 
 	/* A private mount namespace gives this process its own /dev/log and
 	 * journal socket without touching the host's. */
@@ -434,9 +430,7 @@ START_TEST(test_syslog_and_journald)
 	ck_assert_int_eq(unlink("/run/systemd/journal/socket"), 0);
 	ck_assert_int_eq(eg_audit_log_record(log, &ev), 0);
 	eg_audit_log_close(log);
-	at_read_recs(file, &r);
-	ck_assert_uint_eq(r.n, 3);
-	at_free_recs(&r);
+	at_expect_recs(file, 3);
 	close(sl);
 }
 END_TEST

@@ -19,6 +19,7 @@
 
 #include "identity_internal.h"
 #include "match.h"
+#include "test_helpers.h"
 #include "testcerts.h"
 
 /* Byte strings with their exact length, embedded NULs included. */
@@ -744,11 +745,5 @@ static Suite *identity_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(identity_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(identity_suite());
 }

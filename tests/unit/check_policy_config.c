@@ -17,6 +17,7 @@
 #include <edgeguard/edgeguard.h>
 
 #include "policy_internal.h"
+#include "test_helpers.h"
 #include "testcerts.h"
 
 #define DAY (24 * 3600)
@@ -808,11 +809,5 @@ static Suite *policy_config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(policy_config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(policy_config_suite());
 }
