@@ -146,28 +146,6 @@ const char *at_str(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-long at_fail_after = -1;
-
-/* Whether the next allocation may succeed; counts it. */
-static bool allocation_allowed(void)
-{
-	if (at_fail_after == 0)
-		return false;
-	if (at_fail_after > 0)
-		at_fail_after--;
-	return true;
-}
-
-void *at_failing_malloc(size_t n)
-{
-	return allocation_allowed() ? malloc(n) : NULL;
-}
-
-void *at_failing_realloc(void *p, size_t n)
-{
-	return allocation_allowed() ? realloc(p, n) : NULL;
-}
-
 int at_run(const char *suite, const char *tcase, const TTest *const *tests,
 	   size_t n)
 {

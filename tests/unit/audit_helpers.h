@@ -60,12 +60,6 @@ uint64_t at_expect_recs(const char *path, size_t n);
 long long at_count(const json_t *o);
 const char *at_str(const json_t *o, const char *key);
 
-/* For eg_set_allocator(): fail after at_fail_after successful allocations
- * (-1: never). */
-extern long at_fail_after;
-void *at_failing_malloc(size_t n);
-void *at_failing_realloc(void *p, size_t n);
-
 /* Runs `tests` as suite `suite` of one test case `tcase`; returns the process
  * exit status. */
 int at_run(const char *suite, const char *tcase, const TTest *const *tests,

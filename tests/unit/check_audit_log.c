@@ -27,6 +27,7 @@
 #include <edgeguard/edgeguard.h>
 
 #include "audit_helpers.h"
+#include "test_helpers.h"
 #include "testcerts.h"
 
 START_TEST(test_file_mode_0640)
@@ -300,15 +301,15 @@ START_TEST(test_log_out_of_memory)
 	long n;
 	bool clean = false;
 
-	eg_set_allocator(at_failing_malloc, at_failing_realloc, free);
+	eg_set_allocator(tu_budget_malloc, tu_budget_realloc, free);
 	for (n = 0; n < 20000 && !clean; n++) {
 		struct eg_audit_log *log = NULL;
 		int rc;
 
-		at_fail_after = n;
+		tu_alloc_budget = n;
 		rc = eg_audit_log_open(&cfg, &log, NULL, 0);
 		if (rc != 0) {
-			at_fail_after = -1;
+			tu_alloc_budget = -1;
 			ck_assert_int_eq(rc, EG_E_NOMEM);
 			ck_assert_ptr_null(log);
 			continue;
@@ -324,8 +325,8 @@ START_TEST(test_log_out_of_memory)
 		rc = eg_audit_log_flush(log, TS0 + 100000);
 		ck_assert(rc == 0 || rc == EG_E_NOMEM);
 		eg_audit_log_close(log);
-		clean = at_fail_after != 0;
-		at_fail_after = -1;
+		clean = tu_alloc_budget != 0;
+		tu_alloc_budget = -1;
 	}
 	ck_assert(clean);
 	ck_assert_int_gt(n, 20);

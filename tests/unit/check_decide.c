@@ -645,24 +645,6 @@ START_TEST(test_peer_of_other_policy_refused)
 }
 END_TEST
 
-static unsigned alloc_budget;
-
-static void *failing_malloc(size_t n)
-{
-	if (alloc_budget == 0)
-		return NULL;
-	alloc_budget--;
-	return malloc(n);
-}
-
-static void *failing_realloc(void *p, size_t n)
-{
-	if (alloc_budget == 0)
-		return NULL;
-	alloc_budget--;
-	return realloc(p, n);
-}
-
 START_TEST(test_out_of_memory_is_internal_error)
 {
 	struct eg_policy *p = load(policy_file);
@@ -672,8 +654,8 @@ START_TEST(test_out_of_memory_is_internal_error)
 	int ret;
 
 	ck_assert_int_eq(eg_peer_verify(p, &good->eg, 1, now, &peer), 0);
-	alloc_budget = 0;
-	eg_set_allocator(failing_malloc, failing_realloc, NULL);
+	tu_alloc_budget = 0;
+	eg_set_allocator(tu_budget_malloc, tu_budget_realloc, NULL);
 	ck_assert_int_eq(eg_policy_decide(p, peer, &req, &d), 0);
 	ck_assert(!d.admit);
 	ck_assert_int_eq(d.reason, EG_REASON_INTERNAL_ERROR);
@@ -681,7 +663,7 @@ START_TEST(test_out_of_memory_is_internal_error)
 	 * never a crash or a half-filled admit. */
 	eg_peer_free(peer);
 	for (unsigned budget = 0; budget < 200; budget++) {
-		alloc_budget = budget;
+		tu_alloc_budget = budget;
 		peer = NULL;
 		ret = eg_peer_verify(p, &good->eg, 1, now, &peer);
 		if (ret == EG_E_NOMEM) {
