@@ -652,12 +652,8 @@ START_TEST(test_out_of_memory)
 	unsigned long n;
 	int ret = EG_E_NOMEM;
 
-	eg_set_allocator(tu_failing_malloc, tu_failing_realloc,
-			 tu_counting_free);
 	for (n = 1; n < 1000 && ret == EG_E_NOMEM; n++) {
-		tu_alloc_calls = 0;
-		tu_fail_at = n;
-		tu_live_blocks = 0;
+		tu_fail_alloc_at(n);
 		id = (struct eg_identity *)&id;
 		ret = eg_identity_from_der(c->der.data, c->der.size, &id);
 		if (ret == EG_E_NOMEM) {

@@ -670,10 +670,7 @@ START_TEST(test_ref_unref)
 	struct eg_policy *p = NULL;
 	char err[512] = "";
 
-	eg_set_allocator(tu_failing_malloc, tu_failing_realloc,
-			 tu_counting_free);
-	tu_fail_at = 0;
-	tu_live_blocks = 0;
+	tu_fail_alloc_at(0);
 	ck_assert_msg(load(path, &p, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_gt(tu_live_blocks, 0);
 	ck_assert_ptr_eq(eg_policy_ref(p), p);
@@ -717,12 +714,8 @@ START_TEST(test_out_of_memory)
 	unsigned long n;
 	int ret = EG_E_NOMEM;
 
-	eg_set_allocator(tu_failing_malloc, tu_failing_realloc,
-			 tu_counting_free);
 	for (n = 1; n < 2000 && ret == EG_E_NOMEM; n++) {
-		tu_alloc_calls = 0;
-		tu_fail_at = n;
-		tu_live_blocks = 0;
+		tu_fail_alloc_at(n);
 		p = (struct eg_policy *)&p;
 		err[0] = '\0';
 		ret = load(path, &p, err, sizeof(err));

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include <edgeguard/edgeguard.h>
+
 #include "test_helpers.h"
 
 int tu_run(Suite *s)
@@ -71,4 +73,13 @@ void tu_counting_free(void *p)
 	if (p != NULL)
 		tu_live_blocks--;
 	free(p);
+}
+
+void tu_fail_alloc_at(unsigned long fail_at)
+{
+	tu_alloc_calls = 0;
+	tu_fail_at = fail_at;
+	tu_live_blocks = 0;
+	eg_set_allocator(tu_failing_malloc, tu_failing_realloc,
+			 tu_counting_free);
 }

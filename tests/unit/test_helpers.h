@@ -31,5 +31,8 @@ extern long tu_live_blocks;
 void *tu_failing_malloc(size_t n);
 void *tu_failing_realloc(void *old, size_t n);
 void tu_counting_free(void *p);
+/* Installs those three with eg_set_allocator(), the counters zeroed, to fail
+ * call number fail_at (0: none). */
+void tu_fail_alloc_at(unsigned long fail_at);
 
 #endif
