@@ -7,10 +7,7 @@
 . "$top_srcdir/tests/integration/verifier-lib.sh"
 . "$top_srcdir/tests/integration/forwarder-lib.sh"
 
-vf_pki
-vf_backend
-vf_config
-vf_start
+vf_up
 SOCK="$TEST_DIR/fw.sock"
 FLISTEN_EXTRA=", \"unix:$SOCK\""
 fw_config "$(fw_origin_block shop "\"127.0.0.1:$PORT\"" \

@@ -11,10 +11,7 @@ NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
 . "$top_srcdir/tests/integration/verifier-lib.sh"
 . "$top_srcdir/tests/integration/forwarder-lib.sh"
 
-vf_pki
-vf_backend
-vf_config
-vf_start
+vf_up
 # nginx workers run as nobody: the socket directory must be reachable.
 chmod 755 "$TEST_DIR"
 mkdir -p "$TEST_DIR/tmp"
@@ -24,16 +21,7 @@ NGX_EDGE_VF=$(free_port)
 SOCK="$TEST_DIR/fw.sock"
 
 cat >"$TEST_DIR/nginx.conf" <<EOF
-worker_processes 1;
-pid $TEST_DIR/nginx.pid;
-error_log $TEST_DIR/nginx-error.log info;
-events { worker_connections 256; }
-http {
-	client_body_temp_path $TEST_DIR/tmp/body;
-	proxy_temp_path $TEST_DIR/tmp/proxy;
-	fastcgi_temp_path $TEST_DIR/tmp/fastcgi;
-	uwsgi_temp_path $TEST_DIR/tmp/uwsgi;
-	scgi_temp_path $TEST_DIR/tmp/scgi;
+$(nginx_conf_head 1 "$TEST_DIR/nginx-error.log" 256)
 	log_format origin '\$connection \$connection_requests \$ssl_session_reused \$ssl_client_verify';
 	access_log off;
 

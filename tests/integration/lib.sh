@@ -68,3 +68,16 @@ assert_eq() {
 assert_contains() {
 	case "$3" in *"$2"*) ;; *) fail "$1: '$2' not found in: $3" ;; esac
 }
+
+# nginx_conf_head WORKERS ERROR_LOG CONNECTIONS: the top of a test's
+# nginx.conf, up to and including the line that opens its http block (the
+# caller closes it): pid in $TEST_DIR, and every temporary file in
+# $TEST_DIR/tmp (the caller creates it) instead of system paths a test may
+# not write to.
+nginx_conf_head() {
+	printf '%s\n' "worker_processes $1;" "pid $TEST_DIR/nginx.pid;" \
+		"error_log $2 info;" "events { worker_connections $3; }" "http {"
+	for _t in client_body proxy fastcgi uwsgi scgi; do
+		printf '\t%s_temp_path %s;\n' "$_t" "$TEST_DIR/tmp/${_t#client_}"
+	done
+}

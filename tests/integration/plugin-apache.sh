@@ -5,8 +5,6 @@
 # restart.
 . "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/plugin-lib.sh"
 
-need curl
-need python3
 HTTPD=$(command -v apache2 || echo /usr/sbin/apache2)
 [ -x "$HTTPD" ] || skip "apache2 not installed"
 MODDIR=/usr/lib/apache2/modules
@@ -18,13 +16,7 @@ SERVER_ENV=$(eg_server_env)
 
 # Children run as nobody: what they read must be world-readable (keys and
 # the policy are read by the parent, as root).
-chmod 755 "$TEST_DIR"
-eg_make_pki "$TEST_DIR/pki"
-eg_write_policy "$TEST_DIR/pki"
-mkdir -p "$TEST_DIR/www"
-echo ok >"$TEST_DIR/www/ok.txt"
-chmod -R a+rX "$TEST_DIR/www"
-AUDIT="$TEST_DIR/pki/audit.jsonl"
+eg_setup_site
 PORT=$(free_port)
 
 cat >"$TEST_DIR/httpd.conf" <<EOF
@@ -106,31 +98,11 @@ echo "# the table of cases"
 eg_run_cases "$URL" "$AUDIT" apache
 
 echo "# environment variables"
-status=$(eg_request "$URL" origin.example.com /x edge)
-assert_eq "edge status" 200 "$status"
-assert_contains "identity header" "X-Edgeguard-Identity: dns=edge.example.net" "$(tr -d '\r' <"$TEST_DIR/headers")"
-assert_contains "rule header" "X-Edgeguard-Rule: default" "$(tr -d '\r' <"$TEST_DIR/headers")"
-status=$(eg_request "$URL" api.example.com /v1 edge)
-assert_eq "api status" 200 "$status"
-assert_contains "identity header (uri)" "X-Edgeguard-Identity: uri=spiffe://example.net/edge/1" "$(tr -d '\r' <"$TEST_DIR/headers")"
-assert_contains "access log" "403 reason=identity_not_allowed rule=default identity=" "$(cat "$TEST_DIR/access.log")"
-# CR/LF in a certificate's subject never splits a header or a log line
-status=$(eg_request "$URL" origin.example.com /hostile hostile)
-assert_eq "hostile status" 403 "$status"
-! grep -qi '^X-Injected' "$TEST_DIR/headers" ||
-	fail "CR/LF from a certificate subject reached the response headers"
-assert_contains "hostile identity, escaped" 'X-Injected: yes' "$(grep -i '^X-Edgeguard-Identity:' "$TEST_DIR/headers")"
-! grep -q '^X-Injected' "$TEST_DIR/access.log" ||
-	fail "CR/LF from a certificate subject split the access log"
+eg_check_variables "$URL"
 echo "ok - EDGEGUARD_IDENTITY, EDGEGUARD_RULE, EDGEGUARD_REASON"
 
 echo "# directives: Edgeguard Off / LogOnly"
-eg_out=$(eg_check_case off-location "$URL" "$AUDIT" apache none origin.example.com /off/page 200 -)
-[ -z "$eg_out" ] || fail "$eg_out"
-eg_out=$(eg_check_case log-only-location "$URL" "$AUDIT" apache badsan origin.example.com /observe/page 200 identity_not_allowed)
-[ -z "$eg_out" ] || fail "$eg_out"
-eg_audit_after "$AUDIT" "$(($(eg_lines "$AUDIT") - 1))" | grep -q '	log-only$' ||
-	fail "LogOnly location: audit mode is not log-only"
+eg_check_off_log_only "$URL" "$AUDIT" apache LogOnly
 eg_out=$(eg_check_case log-only-internal-redirect "$URL" "$AUDIT" apache badsan origin.example.com /observe/missing 404 identity_not_allowed)
 [ -z "$eg_out" ] || fail "$eg_out"
 echo "ok - Edgeguard Off admits unaudited; Edgeguard LogOnly audits would_reject once"

@@ -9,12 +9,20 @@
 #   - the audit file its policy writes to.
 #
 #   eg_make_pki DIR          every certificate the table names (edgeguard pki)
+#   eg_setup_site            PKI, policy, document root; sets AUDIT
 #   eg_write_policy DIR      DIR/policy.conf with policy + audit groups
+#   eg_write_verifier_conf PORT BACKEND WORKERS [KEYS]
+#                            an edgeguard-verifier with that policy
 #   eg_run_cases URL AUDIT COMPONENT
 #                            runs every case; fails listing each mismatch
 #   eg_check_flood URL AUDIT COMPONENT N
 #                            N identical rejections: counts exact
+#   eg_check_variables URL   identity/rule headers, access log, CR/LF
+#   eg_check_off_log_only URL AUDIT COMPONENT LOG_ONLY_NAME
+#                            an off location, a log-only location
 . "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+need curl
+need python3
 
 EG_CASES="$top_srcdir/tests/integration/cases.tsv"
 EG_PKI=
@@ -89,6 +97,39 @@ audit = {
 	file = "audit.jsonl";
 };
 EOF
+}
+
+# eg_write_verifier_conf PORT BACKEND WORKERS [KEYS]: $EG_PKI/verifier.conf,
+# an edgeguard-verifier on 127.0.0.1:PORT with the origin certificate of
+# eg_make_pki, in front of BACKEND, with WORKERS workers and KEYS (more
+# settings of its verifier group), followed by $EG_PKI/policy.conf.
+eg_write_verifier_conf() {
+	{
+		cat <<EOF
+verifier = {
+	listen = [ "127.0.0.1:$1" ];
+	tls = { cert = "origin.pem"; key = "origin.key"; };
+	backend = "$2";
+	workers = $3;
+	${4:-}
+};
+EOF
+		cat "$EG_PKI/policy.conf"
+	} >"$EG_PKI/verifier.conf"
+}
+
+# eg_setup_site: the PKI and policy of cases.tsv in $TEST_DIR/pki, a
+# document root $TEST_DIR/www serving ok.txt, and $TEST_DIR/tmp, all
+# reachable by a server's unprivileged workers (keys are read by the
+# master, as root); sets AUDIT to the policy's audit file.
+eg_setup_site() {
+	chmod 755 "$TEST_DIR"
+	eg_make_pki "$TEST_DIR/pki"
+	eg_write_policy "$TEST_DIR/pki"
+	mkdir -p "$TEST_DIR/www" "$TEST_DIR/tmp"
+	echo ok >"$TEST_DIR/www/ok.txt"
+	chmod -R a+rX "$TEST_DIR/www"
+	AUDIT="$TEST_DIR/pki/audit.jsonl"
 }
 
 # eg_server_env: environment words (NAME=value) for a server process that
@@ -245,4 +286,40 @@ eg_check_flood() {
 	eg_audit_after "$2" "$_before" | awk -F'\t' -v c="$3" '$3 != c { bad = 1 } END { exit bad }' ||
 		fail "$3: flood records carry another component"
 	echo "ok - $4 identical rejections: $(eg_audit_after "$2" "$_before" | wc -l) records, counts sum to $_sum"
+}
+
+# eg_check_variables URL: the identity and rule the enforcement point
+# exports, as the test server's configuration echoes them into response
+# headers (X-Edgeguard-Identity, X-Edgeguard-Rule) and its access log
+# ($TEST_DIR/access.log, "STATUS reason=R rule=R identity=I").
+eg_check_variables() {
+	_status=$(eg_request "$1" origin.example.com /x edge)
+	assert_eq "edge status" 200 "$_status"
+	assert_contains "identity header" "X-Edgeguard-Identity: dns=edge.example.net" "$(tr -d '\r' <"$TEST_DIR/headers")"
+	assert_contains "rule header" "X-Edgeguard-Rule: default" "$(tr -d '\r' <"$TEST_DIR/headers")"
+	_status=$(eg_request "$1" api.example.com /v1 edge)
+	assert_eq "api status" 200 "$_status"
+	assert_contains "identity header (uri)" "X-Edgeguard-Identity: uri=spiffe://example.net/edge/1" "$(tr -d '\r' <"$TEST_DIR/headers")"
+	assert_contains "access log" "403 reason=identity_not_allowed rule=default identity=" "$(cat "$TEST_DIR/access.log")"
+	# CR/LF in a certificate's subject never splits a header or a log line
+	_status=$(eg_request "$1" origin.example.com /hostile hostile)
+	assert_eq "hostile status" 403 "$_status"
+	! grep -qi '^X-Injected' "$TEST_DIR/headers" ||
+		fail "CR/LF from a certificate subject reached the response headers"
+	assert_contains "hostile identity, escaped" 'X-Injected: yes' "$(grep -i '^X-Edgeguard-Identity:' "$TEST_DIR/headers")"
+	! grep -q '^X-Injected' "$TEST_DIR/access.log" ||
+		fail "CR/LF from a certificate subject split the access log"
+}
+
+# eg_check_off_log_only URL AUDIT COMPONENT LOG_ONLY_NAME: /off/ admits
+# without an audit record; /observe/ admits a disallowed certificate and
+# audits would_reject in log-only mode. LOG_ONLY_NAME is the directive as
+# the server spells it, for the failure message.
+eg_check_off_log_only() {
+	_out=$(eg_check_case off-location "$1" "$2" "$3" none origin.example.com /off/page 200 -)
+	[ -z "$_out" ] || fail "$_out"
+	_out=$(eg_check_case log-only-location "$1" "$2" "$3" badsan origin.example.com /observe/page 200 identity_not_allowed)
+	[ -z "$_out" ] || fail "$_out"
+	eg_audit_after "$2" "$(($(eg_lines "$2") - 1))" | grep -q '	log-only$' ||
+		fail "$4 location: audit mode is not log-only"
 }

@@ -5,8 +5,6 @@
 # certificate cases, audited by the verifier with component "authz".
 . "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/plugin-lib.sh"
 
-need curl
-need python3
 NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX_BIN" ] || skip "nginx not installed"
 "$NGINX_BIN" -V 2>&1 | grep -q -- --with-http_auth_request_module ||
@@ -14,13 +12,7 @@ NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
 VERIFIER="$top_builddir/daemon/edgeguard-verifier"
 [ -x "$VERIFIER" ] || skip "edgeguard-verifier not built"
 
-chmod 755 "$TEST_DIR"
-eg_make_pki "$TEST_DIR/pki"
-eg_write_policy "$TEST_DIR/pki"
-mkdir -p "$TEST_DIR/www" "$TEST_DIR/tmp"
-echo ok >"$TEST_DIR/www/ok.txt"
-chmod -R a+rX "$TEST_DIR/www"
-AUDIT="$TEST_DIR/pki/audit.jsonl"
+eg_setup_site
 
 PORT=$(free_port)
 AUTHZ_PORT=$(free_port)
@@ -28,18 +20,8 @@ VF_PORT=$(free_port)
 BACKEND_PORT=$(free_port)
 
 # The verifier's own TLS listener is unused here; authz is the point.
-{
-	cat <<EOF
-verifier = {
-	listen = [ "127.0.0.1:$VF_PORT" ];
-	tls = { cert = "origin.pem"; key = "origin.key"; };
-	backend = "127.0.0.1:$BACKEND_PORT";
-	workers = 1;
-	authz = { listen = "127.0.0.1:$AUTHZ_PORT"; header = "X-Client-Cert"; };
-};
-EOF
-	cat "$TEST_DIR/pki/policy.conf"
-} >"$TEST_DIR/pki/verifier.conf"
+eg_write_verifier_conf "$VF_PORT" "127.0.0.1:$BACKEND_PORT" 1 \
+	"authz = { listen = \"127.0.0.1:$AUTHZ_PORT\"; header = \"X-Client-Cert\"; };"
 
 sed -e "s|unix:/run/edgeguard/authz.sock|127.0.0.1:$AUTHZ_PORT|" \
 	-e "s|listen 443 ssl;|listen 127.0.0.1:$PORT ssl;|" \
@@ -51,16 +33,7 @@ grep -q "127.0.0.1:$AUTHZ_PORT" "$TEST_DIR/site.conf" && grep -q "127.0.0.1:$POR
 	hard_error "conf/nginx-auth-request.conf changed shape: update the substitutions"
 
 cat >"$TEST_DIR/nginx.conf" <<EOF
-worker_processes 1;
-pid $TEST_DIR/nginx.pid;
-error_log $TEST_DIR/error.log info;
-events { worker_connections 64; }
-http {
-	client_body_temp_path $TEST_DIR/tmp/body;
-	proxy_temp_path $TEST_DIR/tmp/proxy;
-	fastcgi_temp_path $TEST_DIR/tmp/fastcgi;
-	uwsgi_temp_path $TEST_DIR/tmp/uwsgi;
-	scgi_temp_path $TEST_DIR/tmp/scgi;
+$(nginx_conf_head 1 "$TEST_DIR/error.log" 64)
 	access_log $TEST_DIR/access.log;
 	include $TEST_DIR/site.conf;
 	# the application behind the origin

@@ -4,8 +4,6 @@
 # directives and variables, and policy reload with nginx -s reload.
 . "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/plugin-lib.sh"
 
-need curl
-need python3
 NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX_BIN" ] || skip "nginx not installed"
 MODULE="$top_builddir/plugins/nginx-build/objs/ngx_http_edgeguard_module.so"
@@ -15,13 +13,7 @@ SERVER_ENV=$(eg_server_env)
 
 # Workers run as nobody: everything they read must be world-readable (keys
 # are read by the master, as root).
-chmod 755 "$TEST_DIR"
-eg_make_pki "$TEST_DIR/pki"
-eg_write_policy "$TEST_DIR/pki"
-mkdir -p "$TEST_DIR/www" "$TEST_DIR/tmp"
-echo ok >"$TEST_DIR/www/ok.txt"
-chmod -R a+rX "$TEST_DIR/www"
-AUDIT="$TEST_DIR/pki/audit.jsonl"
+eg_setup_site
 
 PORT=$(free_port)
 STRICT_PORT=$(free_port)
@@ -29,16 +21,7 @@ H2_PORT=$(free_port)
 
 cat >"$TEST_DIR/nginx.conf" <<EOF
 load_module $MODULE;
-worker_processes 2;
-pid $TEST_DIR/nginx.pid;
-error_log $TEST_DIR/error.log info;
-events { worker_connections 64; }
-http {
-	client_body_temp_path $TEST_DIR/tmp/body;
-	proxy_temp_path $TEST_DIR/tmp/proxy;
-	fastcgi_temp_path $TEST_DIR/tmp/fastcgi;
-	uwsgi_temp_path $TEST_DIR/tmp/uwsgi;
-	scgi_temp_path $TEST_DIR/tmp/scgi;
+$(nginx_conf_head 2 "$TEST_DIR/error.log" 64)
 	log_format edgeguard '\$status reason=\$edgeguard_reason rule=\$edgeguard_rule identity=\$edgeguard_identity';
 	access_log $TEST_DIR/access.log edgeguard;
 	root $TEST_DIR/www;
@@ -130,31 +113,11 @@ EG_CURL_OPTS=--http2 eg_request "https://127.0.0.1:$H2_PORT" origin.example.com 
 assert_contains "HTTP/2 used" "HTTP/2 200" "$(cat "$TEST_DIR/headers")"
 
 echo "# variables"
-status=$(eg_request "$URL" origin.example.com /x edge)
-assert_eq "edge status" 200 "$status"
-assert_contains "identity header" "X-Edgeguard-Identity: dns=edge.example.net" "$(tr -d '\r' <"$TEST_DIR/headers")"
-assert_contains "rule header" "X-Edgeguard-Rule: default" "$(tr -d '\r' <"$TEST_DIR/headers")"
-status=$(eg_request "$URL" api.example.com /v1 edge)
-assert_eq "api status" 200 "$status"
-assert_contains "identity header (uri)" "X-Edgeguard-Identity: uri=spiffe://example.net/edge/1" "$(tr -d '\r' <"$TEST_DIR/headers")"
-assert_contains "access log" "403 reason=identity_not_allowed rule=default identity=" "$(cat "$TEST_DIR/access.log")"
-# CR/LF in a certificate's subject never splits a header or a log line
-status=$(eg_request "$URL" origin.example.com /hostile hostile)
-assert_eq "hostile status" 403 "$status"
-! grep -qi '^X-Injected' "$TEST_DIR/headers" ||
-	fail "CR/LF from a certificate subject reached the response headers"
-assert_contains "hostile identity, escaped" 'X-Injected: yes' "$(grep -i '^X-Edgeguard-Identity:' "$TEST_DIR/headers")"
-! grep -q '^X-Injected' "$TEST_DIR/access.log" ||
-	fail "CR/LF from a certificate subject split the access log"
+eg_check_variables "$URL"
 echo "ok - \$edgeguard_identity, \$edgeguard_rule, \$edgeguard_reason"
 
 echo "# directives: edgeguard off / log-only"
-eg_out=$(eg_check_case off-location "$URL" "$AUDIT" nginx none origin.example.com /off/page 200 -)
-[ -z "$eg_out" ] || fail "$eg_out"
-eg_out=$(eg_check_case log-only-location "$URL" "$AUDIT" nginx badsan origin.example.com /observe/page 200 identity_not_allowed)
-[ -z "$eg_out" ] || fail "$eg_out"
-eg_audit_after "$AUDIT" "$(($(eg_lines "$AUDIT") - 1))" | grep -q '	log-only$' ||
-	fail "log-only location: audit mode is not log-only"
+eg_check_off_log_only "$URL" "$AUDIT" nginx log-only
 eg_out=$(eg_check_case satisfy-any "$URL" "$AUDIT" nginx none origin.example.com /any/page 403 no_certificate)
 [ -z "$eg_out" ] || fail "$eg_out"
 eg_mark=$(eg_lines "$AUDIT")

@@ -5,10 +5,7 @@
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/verifier-lib.sh"
 
-vf_pki
-vf_backend
-vf_config
-vf_start
+vf_up
 
 # Admitted, with the client's spoofed identity headers replaced.
 code=$(vf_curl edge "https://localhost:$PORT/hello?x=1" \
@@ -29,11 +26,11 @@ case "$body" in *"dns=admin"* | *":AAAA:"* | *"Hash=00"*) fail "spoofed identity
 
 # Rejections: 403, the reason in the body and one audit record each.
 reject() { # NAME CERT REASON
-	_n=$(wc -l <"$AUDIT" 2>/dev/null || echo 0)
+	_n=$(vf_audit_mark)
 	code=$(vf_curl "$2" "https://localhost:$PORT/secret")
 	assert_eq "$1 status" 403 "$code"
 	assert_eq "$1 body" "403 Forbidden: $3" "$(cat "$TEST_DIR/body")"
-	[ "$(wc -l <"$AUDIT")" -eq $((_n + 1)) ] || fail "$1: not exactly one audit record"
+	vf_one_record "$1" "$_n"
 	rec=$(last_audit)
 	assert_contains "$1 audit reason" "\"reason\":\"$3\"" "$rec"
 	assert_contains "$1 audit event" '"event":"reject"' "$rec"

@@ -15,18 +15,8 @@ vf_backend
 PORT=$(free_port)
 ADMIN_PORT=$(free_port)
 CONF="$P/verifier.conf"
-{
-	cat <<CONF
-verifier = {
-  listen = [ "127.0.0.1:$PORT" ];
-  tls = { cert = "origin.pem"; key = "origin.key"; };
-  backend = "$BACKEND_ADDR";
-  workers = 2;
-  admin = { listen = "127.0.0.1:$ADMIN_PORT"; };
-};
-CONF
-	cat "$P/policy.conf"
-} >"$CONF"
+eg_write_verifier_conf "$PORT" "$BACKEND_ADDR" 2 \
+	"admin = { listen = \"127.0.0.1:$ADMIN_PORT\"; };"
 vf_start
 
 eg_run_cases "https://127.0.0.1:$PORT" "$P/audit.jsonl" verifier

@@ -56,12 +56,7 @@ vf_pki() {
 vf_backend() {
 	BACKEND_PORT=$(free_port)
 	BACKEND_ADDR="127.0.0.1:$BACKEND_PORT"
-	BACKEND_LOG="$TEST_DIR/backend.log"
-	: >"$BACKEND_LOG"
-	python3 "$top_srcdir/tests/integration/echo-backend.py" \
-		"$BACKEND_PORT" "$BACKEND_LOG" ${1:-} &
-	BACKEND_PID=$!
-	VF_PIDS="$VF_PIDS $BACKEND_PID"
+	vf_echo_backend "$BACKEND_PORT" "$@"
 	wait_port "$BACKEND_PORT" || hard_error "backend did not start"
 }
 
@@ -69,14 +64,20 @@ vf_backend() {
 vf_backend_unix() {
 	_sock="$TEST_DIR/backend.sock"
 	BACKEND_ADDR="unix:$_sock"
+	vf_echo_backend "$BACKEND_ADDR" "$@"
+	for _ in $(seq 1 100); do [ -S "$_sock" ] && return 0; sleep 0.05; done
+	hard_error "unix backend did not start"
+}
+
+# vf_echo_backend WHERE [MODE]: starts echo-backend.py on WHERE (a port or
+# unix:PATH) without waiting for it; sets BACKEND_LOG and BACKEND_PID.
+vf_echo_backend() {
 	BACKEND_LOG="$TEST_DIR/backend.log"
 	: >"$BACKEND_LOG"
 	python3 "$top_srcdir/tests/integration/echo-backend.py" \
-		"$BACKEND_ADDR" "$BACKEND_LOG" ${1:-} &
+		"$1" "$BACKEND_LOG" ${2:-} &
 	BACKEND_PID=$!
 	VF_PIDS="$VF_PIDS $BACKEND_PID"
-	for _ in $(seq 1 100); do [ -S "$_sock" ] && return 0; sleep 0.05; done
-	hard_error "unix backend did not start"
 }
 
 # vf_config [ALLOW] [EXTRA_VERIFIER_KEYS] [EXTRA_POLICY_KEYS]: writes
@@ -119,6 +120,26 @@ vf_start() {
 	wait_port "$PORT" || { cat "$TEST_DIR/verifier.err" >&2; hard_error "verifier did not start"; }
 }
 
+# vf_up: vf_pki, vf_backend, vf_config and vf_start with their defaults.
+vf_up() {
+	vf_pki
+	vf_backend
+	vf_config
+	vf_start
+}
+
+# vf_wait_reload N: until the verifier's admin metrics count N applied
+# reloads.
+vf_wait_reload() {
+	for _ in $(seq 1 100); do
+		case "$(curl -s "http://127.0.0.1:$ADMIN_PORT/metrics")" in
+		*"edgeguard_reloads_total{result=\"ok\"} $1"*) return 0 ;;
+		esac
+		sleep 0.05
+	done
+	hard_error "reload $1 not applied"
+}
+
 # vf_curl CERT_PREFIX|- ARGS...: curl to the verifier over mTLS; prints
 # the status code and keeps the body in $TEST_DIR/body.
 vf_curl() {
@@ -137,6 +158,18 @@ vf_curl() {
 # last_audit: the last audit record.
 last_audit() {
 	tail -n 1 "$AUDIT" 2>/dev/null
+}
+
+# vf_audit_mark: how many audit records there are so far (0 before the
+# first), for vf_one_record.
+vf_audit_mark() {
+	wc -l <"$AUDIT" 2>/dev/null || echo 0
+}
+
+# vf_one_record WHAT MARK: fails unless exactly one audit record has been
+# written since vf_audit_mark printed MARK.
+vf_one_record() {
+	[ "$(vf_audit_mark)" -eq $(($2 + 1)) ] || fail "$1: not exactly one audit record"
 }
 
 # vf_raw CERT_PREFIX: sends stdin (as it arrives) over TLS with a client

@@ -14,17 +14,6 @@ WORKERS=1 # one backend pool: consecutive requests share it
 vf_config
 vf_start
 
-# wait_reload N: until the verifier has applied N reloads.
-wait_reload() {
-	for _ in $(seq 1 100); do
-		case "$(curl -s "http://127.0.0.1:$ADMIN_PORT/metrics")" in
-		*"edgeguard_reloads_total{result=\"ok\"} $1"*) return 0 ;;
-		esac
-		sleep 0.05
-	done
-	hard_error "reload $1 not applied"
-}
-
 # Expect: 100-continue. curl waits up to 5 s for the 100 before sending
 # the body anyway, so a fast answer means the backend's 100 came through.
 head -c 200000 /dev/zero | tr '\0' e >"$TEST_DIR/expect.body"
@@ -55,7 +44,7 @@ wait "$BACKEND_PID" 2>/dev/null
 vf_backend_unix
 vf_config
 kill -HUP "$VF_PID"
-wait_reload 1
+vf_wait_reload 1
 code=$(vf_curl edge "https://localhost:$PORT/unix" -H 'X-Forwarded-For: 192.0.2.9')
 assert_eq "unix backend" 200 "$code"
 assert_contains "unix backend request" "GET /unix HTTP/1.1" "$(cat "$TEST_DIR/body")"
@@ -78,7 +67,7 @@ wait "$BACKEND_PID" 2>/dev/null
 vf_backend once
 vf_config
 kill -HUP "$VF_PID"
-wait_reload 2
+vf_wait_reload 2
 assert_eq "first request" 200 "$(vf_curl edge "https://localhost:$PORT/first")"
 assert_eq "idempotent request resent" 200 "$(vf_curl edge "https://localhost:$PORT/second")"
 assert_contains "resent request answered" "GET /second HTTP/1.1" "$(cat "$TEST_DIR/body")"
@@ -125,7 +114,7 @@ done
 BACKEND_ADDR="127.0.0.1:$BLACKHOLE_PORT"
 vf_config '' 'limits = { backend_connect_timeout_ms = 1000; };'
 kill -HUP "$VF_PID"
-wait_reload 3
+vf_wait_reload 3
 out=$(vf_curl edge "https://localhost:$PORT/blackhole" -w '%{http_code} %{time_total}')
 assert_eq "backend connect timeout" 504 "${out%% *}"
 awk -v t="${out#* }" 'BEGIN { exit !(t >= 0.9 && t < 4) }' ||

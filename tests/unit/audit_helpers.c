@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "audit_helpers.h"
+#include "test_helpers.h"
 #include "testcerts.h"
 
 static char id_subject[] = AT_ID_SUBJECT;
@@ -125,6 +126,16 @@ void at_free_recs(struct at_recs *r)
 	r->n = 0;
 }
 
+uint64_t at_expect_recs(const char *path, size_t n)
+{
+	struct at_recs r;
+
+	at_read_recs(path, &r);
+	ck_assert_msg(r.n == n, "%s: %zu records, expected %zu", path, r.n, n);
+	at_free_recs(&r);
+	return r.sum;
+}
+
 long long at_count(const json_t *o)
 {
 	return json_integer_value(json_object_get(o, "count"));
@@ -135,43 +146,14 @@ const char *at_str(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-long at_fail_after = -1;
-
-/* Whether the next allocation may succeed; counts it. */
-static bool allocation_allowed(void)
-{
-	if (at_fail_after == 0)
-		return false;
-	if (at_fail_after > 0)
-		at_fail_after--;
-	return true;
-}
-
-void *at_failing_malloc(size_t n)
-{
-	return allocation_allowed() ? malloc(n) : NULL;
-}
-
-void *at_failing_realloc(void *p, size_t n)
-{
-	return allocation_allowed() ? realloc(p, n) : NULL;
-}
-
 int at_run(const char *suite, const char *tcase, const TTest *const *tests,
 	   size_t n)
 {
 	Suite *s = suite_create(suite);
 	TCase *tc = tcase_create(tcase);
-	SRunner *sr;
-	int failed;
 
 	for (size_t i = 0; i < n; i++)
 		tcase_add_test(tc, tests[i]);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(s);
 }

@@ -52,15 +52,13 @@ struct at_recs {
 void at_read_recs(const char *path, struct at_recs *r);
 void at_free_recs(struct at_recs *r);
 
+/* Asserts that the JSON Lines file at `path` holds `n` records; returns the
+ * sum of their counts. */
+uint64_t at_expect_recs(const char *path, size_t n);
+
 /* A record's `count`, and a string field (NULL unless a string). */
 long long at_count(const json_t *o);
 const char *at_str(const json_t *o, const char *key);
-
-/* For eg_set_allocator(): fail after at_fail_after successful allocations
- * (-1: never). */
-extern long at_fail_after;
-void *at_failing_malloc(size_t n);
-void *at_failing_realloc(void *p, size_t n);
 
 /* Runs `tests` as suite `suite` of one test case `tcase`; returns the process
  * exit status. */

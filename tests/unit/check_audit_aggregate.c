@@ -31,9 +31,7 @@ START_TEST(test_agg_flood_one_window)
 	ck_assert_int_eq(at_count(r.v[0]), 1);
 	at_free_recs(&r);
 	ck_assert_int_eq(eg_audit_log_flush(log, TS0 + 999), 0);
-	at_read_recs(file, &r);
-	ck_assert_uint_eq(r.n, 1);
-	at_free_recs(&r);
+	at_expect_recs(file, 1);
 	ck_assert_int_eq(eg_audit_log_flush(log, TS0 + 1000), 0);
 	at_read_recs(file, &r);
 	ck_assert_uint_eq(r.n, 2);
@@ -48,9 +46,7 @@ START_TEST(test_agg_flood_one_window)
 	ck_assert_uint_eq(st.events_folded, 999);
 	ck_assert_uint_eq(st.write_errors, 0);
 	eg_audit_log_close(log);
-	at_read_recs(file, &r);
-	ck_assert_uint_eq(r.n, 2);
-	at_free_recs(&r);
+	at_expect_recs(file, 2);
 }
 END_TEST
 
@@ -253,7 +249,6 @@ START_TEST(test_agg_disabled)
 	const char *file = at_tmp_file("a.jsonl");
 	struct eg_audit_log *log = at_open_log(file, 0, 16, 256);
 	struct eg_audit_stats st;
-	struct at_recs r;
 
 	for (int i = 0; i < 100; i++) {
 		struct eg_audit_event ev = at_event(TS0);
@@ -264,10 +259,7 @@ START_TEST(test_agg_disabled)
 	ck_assert_uint_eq(st.records_written, 100);
 	ck_assert_uint_eq(st.events_folded, 0);
 	eg_audit_log_close(log);
-	at_read_recs(file, &r);
-	ck_assert_uint_eq(r.n, 100);
-	ck_assert_uint_eq(r.sum, 100);
-	at_free_recs(&r);
+	ck_assert_uint_eq(at_expect_recs(file, 100), 100);
 }
 END_TEST
 
@@ -354,18 +346,12 @@ START_TEST(test_agg_clock_step_back)
 {
 	const char *file = at_tmp_file("a.jsonl");
 	struct eg_audit_log *log = at_open_log(file, 1000, 16, 256);
-	struct at_recs r;
 
 	at_record_run(log, 0, 3, 0);
 	ck_assert_int_eq(eg_audit_log_flush(log, TS0 - 500), 0);
-	at_read_recs(file, &r);
-	ck_assert_uint_eq(r.n, 1);
-	at_free_recs(&r);
+	at_expect_recs(file, 1);
 	ck_assert_int_eq(eg_audit_log_flush(log, TS0 - 3600000), 0);
-	at_read_recs(file, &r);
-	ck_assert_uint_eq(r.n, 2);
-	ck_assert_uint_eq(r.sum, 3);
-	at_free_recs(&r);
+	ck_assert_uint_eq(at_expect_recs(file, 2), 3);
 	eg_audit_log_close(log);
 }
 END_TEST

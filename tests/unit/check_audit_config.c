@@ -15,6 +15,7 @@
 #include <edgeguard/edgeguard.h>
 
 #include "audit_helpers.h"
+#include "test_helpers.h"
 #include "testcerts.h"
 
 static int load_config(const char *text, struct eg_audit_config **out,
@@ -156,11 +157,11 @@ START_TEST(test_config_out_of_memory)
 	long n;
 	int rc;
 
-	eg_set_allocator(at_failing_malloc, at_failing_realloc, free);
+	eg_set_allocator(tu_budget_malloc, tu_budget_realloc, free);
 	for (n = 0; n < 1000; n++) {
-		at_fail_after = n;
+		tu_alloc_budget = n;
 		rc = eg_audit_config_load(path, &c, err, sizeof(err));
-		at_fail_after = -1;
+		tu_alloc_budget = -1;
 		if (rc == 0)
 			break;
 		ck_assert_int_eq(rc, EG_E_NOMEM);

@@ -17,6 +17,7 @@
 #include <edgeguard/edgeguard.h>
 
 #include "audit_helpers.h"
+#include "test_helpers.h"
 #include "audit_internal.h"
 
 #define FFFD "\xEF\xBF\xBD"
@@ -374,11 +375,11 @@ START_TEST(test_format_out_of_memory)
 
 	ev.identity = at_identity();
 	ev.sni = "bad \xFF utf-8 needs a copy";
-	eg_set_allocator(at_failing_malloc, at_failing_realloc, free);
+	eg_set_allocator(tu_budget_malloc, tu_budget_realloc, free);
 	for (n = 0; n < 10000; n++) {
-		at_fail_after = n;
+		tu_alloc_budget = n;
 		rc = eg_audit_format(&ev, 1, 256, &line, &len);
-		at_fail_after = -1;
+		tu_alloc_budget = -1;
 		if (rc == 0)
 			break;
 		ck_assert_int_eq(rc, EG_E_NOMEM);

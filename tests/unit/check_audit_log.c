@@ -27,6 +27,7 @@
 #include <edgeguard/edgeguard.h>
 
 #include "audit_helpers.h"
+#include "test_helpers.h"
 #include "testcerts.h"
 
 START_TEST(test_file_mode_0640)
@@ -80,7 +81,6 @@ START_TEST(test_reopen_failure_keeps_old_file)
 	char dir[2048], moved[2048], file[4096];
 	struct eg_audit_log *log;
 	struct eg_audit_event ev = at_event(TS0);
-	struct at_recs r;
 
 	snprintf(dir, sizeof(dir), "%s/d", tc_tmpdir());
 	snprintf(moved, sizeof(moved), "%s/moved", tc_tmpdir());
@@ -103,9 +103,7 @@ START_TEST(test_reopen_failure_keeps_old_file)
 	ck_assert_int_eq(eg_audit_log_record(log, &ev), 0);
 	eg_audit_log_close(log);
 	snprintf(file, sizeof(file), "%s/log.jsonl", moved);
-	at_read_recs(file, &r);
-	ck_assert_uint_eq(r.n, 1);
-	at_free_recs(&r);
+	at_expect_recs(file, 1);
 }
 END_TEST
 
@@ -303,15 +301,15 @@ START_TEST(test_log_out_of_memory)
 	long n;
 	bool clean = false;
 
-	eg_set_allocator(at_failing_malloc, at_failing_realloc, free);
+	eg_set_allocator(tu_budget_malloc, tu_budget_realloc, free);
 	for (n = 0; n < 20000 && !clean; n++) {
 		struct eg_audit_log *log = NULL;
 		int rc;
 
-		at_fail_after = n;
+		tu_alloc_budget = n;
 		rc = eg_audit_log_open(&cfg, &log, NULL, 0);
 		if (rc != 0) {
-			at_fail_after = -1;
+			tu_alloc_budget = -1;
 			ck_assert_int_eq(rc, EG_E_NOMEM);
 			ck_assert_ptr_null(log);
 			continue;
@@ -327,8 +325,8 @@ START_TEST(test_log_out_of_memory)
 		rc = eg_audit_log_flush(log, TS0 + 100000);
 		ck_assert(rc == 0 || rc == EG_E_NOMEM);
 		eg_audit_log_close(log);
-		clean = at_fail_after != 0;
-		at_fail_after = -1;
+		clean = tu_alloc_budget != 0;
+		tu_alloc_budget = -1;
 	}
 	ck_assert(clean);
 	ck_assert_int_gt(n, 20);
@@ -368,7 +366,6 @@ START_TEST(test_syslog_and_journald)
 	int sl, jd;
 	ssize_t n;
 	json_t *o;
-	struct at_recs r;
 
 	/* A private mount namespace gives this process its own /dev/log and
 	 * journal socket without touching the host's. */
@@ -434,9 +431,7 @@ START_TEST(test_syslog_and_journald)
 	ck_assert_int_eq(unlink("/run/systemd/journal/socket"), 0);
 	ck_assert_int_eq(eg_audit_log_record(log, &ev), 0);
 	eg_audit_log_close(log);
-	at_read_recs(file, &r);
-	ck_assert_uint_eq(r.n, 3);
-	at_free_recs(&r);
+	at_expect_recs(file, 3);
 	close(sl);
 }
 END_TEST

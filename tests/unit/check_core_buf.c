@@ -17,6 +17,7 @@
 
 #include "core/buf.h"
 #include "core/pool.h"
+#include "test_helpers.h"
 
 static void assert_holds(const struct egd_buf *b, const char *want)
 {
@@ -26,6 +27,13 @@ static void assert_holds(const struct egd_buf *b, const char *want)
 	ck_assert_uint_le(b->end, b->cap);
 	ck_assert_uint_le(b->start, b->end);
 	ck_assert_int_eq(memcmp(egd_buf_head(b), want, n), 0);
+}
+
+/* Initialises *b with capacity cap, holding text. */
+static void init_holding(struct egd_buf *b, size_t cap, const char *text)
+{
+	ck_assert_int_eq(egd_buf_init(b, cap), 0);
+	ck_assert(egd_buf_appends(b, text));
 }
 
 START_TEST(test_init_free)
@@ -42,8 +50,7 @@ START_TEST(test_init_free)
 	ck_assert_uint_eq(b.cap, 0);
 	/* Freed twice and initialised again: connections reuse the slot. */
 	egd_buf_free(&b);
-	ck_assert_int_eq(egd_buf_init(&b, 8), 0);
-	ck_assert(egd_buf_appends(&b, "12345678"));
+	init_holding(&b, 8, "12345678");
 	assert_holds(&b, "12345678");
 	egd_buf_free(&b);
 }
@@ -54,8 +61,7 @@ START_TEST(test_full)
 {
 	struct egd_buf b;
 
-	ck_assert_int_eq(egd_buf_init(&b, 16), 0);
-	ck_assert(egd_buf_appends(&b, "0123456789abcdef"));
+	init_holding(&b, 16, "0123456789abcdef");
 	assert_holds(&b, "0123456789abcdef");
 	ck_assert_uint_eq(egd_buf_space(&b), 0);
 	ck_assert(!egd_buf_append(&b, "x", 1));
@@ -74,8 +80,7 @@ START_TEST(test_consume)
 {
 	struct egd_buf b;
 
-	ck_assert_int_eq(egd_buf_init(&b, 16), 0);
-	ck_assert(egd_buf_appends(&b, "hello world"));
+	init_holding(&b, 16, "hello world");
 	egd_buf_consume(&b, 6);
 	assert_holds(&b, "world");
 	egd_buf_consume(&b, 0);
@@ -100,8 +105,7 @@ START_TEST(test_tail_compaction)
 	struct egd_buf b;
 	size_t space;
 
-	ck_assert_int_eq(egd_buf_init(&b, 16), 0);
-	ck_assert(egd_buf_appends(&b, "0123456789ab"));
+	init_holding(&b, 16, "0123456789ab");
 	egd_buf_consume(&b, 10);
 	space = egd_buf_space(&b);
 	ck_assert_uint_eq(space, 14);
@@ -120,8 +124,7 @@ START_TEST(test_no_needless_move)
 {
 	struct egd_buf b;
 
-	ck_assert_int_eq(egd_buf_init(&b, 16), 0);
-	ck_assert(egd_buf_appends(&b, "abcd"));
+	init_holding(&b, 16, "abcd");
 	egd_buf_consume(&b, 2);
 	ck_assert_uint_eq(egd_buf_space(&b), 12);
 	ck_assert_uint_eq(b.start, 2);
@@ -136,8 +139,7 @@ START_TEST(test_append_uses_front_gap)
 {
 	struct egd_buf b;
 
-	ck_assert_int_eq(egd_buf_init(&b, 16), 0);
-	ck_assert(egd_buf_appends(&b, "abcd"));
+	init_holding(&b, 16, "abcd");
 	egd_buf_consume(&b, 2);
 	ck_assert(egd_buf_appends(&b, "efghijklmnopq"));
 	assert_holds(&b, "cdefghijklmnopq");
@@ -178,8 +180,7 @@ START_TEST(test_reserve)
 	struct egd_buf b;
 	char *before;
 
-	ck_assert_int_eq(egd_buf_init(&b, 16), 0);
-	ck_assert(egd_buf_appends(&b, "0123456789"));
+	init_holding(&b, 16, "0123456789");
 	egd_buf_consume(&b, 4);
 	/* Enough free bytes already: nothing moves. */
 	before = b.data;
@@ -367,11 +368,5 @@ static Suite *buf_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(buf_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(buf_suite());
 }

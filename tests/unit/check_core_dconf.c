@@ -17,6 +17,7 @@
 #include "cfg.h"
 #include "core/dcfg.h"
 #include "core/dconf.h"
+#include "test_helpers.h"
 
 struct limits {
 	unsigned handshake_timeout_ms;
@@ -114,11 +115,5 @@ static Suite *dconf_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(dconf_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(dconf_suite());
 }

@@ -18,6 +18,7 @@
 #include <check.h>
 
 #include "core/http1.h"
+#include "test_helpers.h"
 
 #define MAX_BYTES   512
 #define MAX_HEADERS 8
@@ -931,11 +932,5 @@ static Suite *http1_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(http1_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(http1_suite());
 }

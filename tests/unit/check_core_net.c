@@ -23,6 +23,7 @@
 #include <check.h>
 
 #include "core/net.h"
+#include "test_helpers.h"
 
 /* want == NULL: refused. Otherwise the address as egd_addr_format()
  * prints it. */
@@ -436,11 +437,5 @@ static Suite *net_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(net_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(net_suite());
 }

@@ -17,6 +17,7 @@
 #include "core/buf.h"
 #include "core/prom.h"
 #include "core/tls.h"
+#include "test_helpers.h"
 
 /* The buffer's bytes as a C string (egd_buf holds no terminator). */
 static const char *text(struct egd_buf *b)
@@ -200,11 +201,5 @@ static Suite *prom_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(prom_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(prom_suite());
 }

@@ -16,6 +16,7 @@
 
 #include <edgeguard/edgeguard.h>
 
+#include "test_helpers.h"
 #include "testcerts.h"
 
 #define DAY (24 * 3600)
@@ -510,6 +511,31 @@ START_TEST(test_matched_value_is_certificate_name)
 }
 END_TEST
 
+/* Verifies CHAIN (N certificates) under P now and asserts the chain's
+ * reason. */
+static void check_chain_reason(struct eg_policy *p, const struct eg_der *chain,
+			       size_t n, enum eg_reason want)
+{
+	struct eg_peer *peer;
+
+	ck_assert_int_eq(eg_peer_verify(p, chain, n, now, &peer), 0);
+	ck_assert_int_eq(eg_peer_chain_reason(peer), want);
+	eg_peer_free(peer);
+}
+
+/* Verifies CHAIN (N certificates) under P now and decides a request with
+ * neither host nor path into *D. The peer is freed on return: D's fields
+ * borrowed from it (identity, matched_value) must not be dereferenced. */
+static void decide_chain(struct eg_policy *p, const struct eg_der *chain,
+			 size_t n, struct eg_decision *d)
+{
+	struct eg_peer *peer;
+
+	ck_assert_int_eq(eg_peer_verify(p, chain, n, now, &peer), 0);
+	ck_assert_int_eq(eg_policy_decide(p, peer, NULL, d), 0);
+	eg_peer_free(peer);
+}
+
 START_TEST(test_malformed_certificate)
 {
 	static const unsigned char junk[] = {0x30, 0x82, 0x01, 0x00,
@@ -517,23 +543,17 @@ START_TEST(test_malformed_certificate)
 	struct eg_der chain[2] = {{junk, sizeof(junk)}, {NULL, 0}};
 	struct eg_policy *p = load(policy_file);
 	struct eg_decision d;
-	struct eg_peer *peer;
 
-	ck_assert_int_eq(eg_peer_verify(p, chain, 1, now, &peer), 0);
-	ck_assert_int_eq(eg_policy_decide(p, peer, NULL, &d), 0);
+	decide_chain(p, chain, 1, &d);
 	ck_assert_int_eq(d.reason, EG_REASON_MALFORMED_CERTIFICATE);
 	ck_assert(!d.admit);
 	ck_assert_ptr_null(d.identity);
-	eg_peer_free(peer);
 
 	/* A good leaf followed by garbage: the chain as a whole is bad. */
 	chain[0] = good->eg;
 	chain[1].data = junk;
 	chain[1].len = sizeof(junk);
-	ck_assert_int_eq(eg_peer_verify(p, chain, 2, now, &peer), 0);
-	ck_assert_int_eq(eg_peer_chain_reason(peer),
-			 EG_REASON_MALFORMED_CERTIFICATE);
-	eg_peer_free(peer);
+	check_chain_reason(p, chain, 2, EG_REASON_MALFORMED_CERTIFICATE);
 	eg_policy_unref(p);
 }
 END_TEST
@@ -542,23 +562,20 @@ START_TEST(test_overlong_chain_is_malformed)
 {
 	struct eg_der chain[17];
 	struct eg_policy *p = load(policy_file);
-	struct eg_peer *peer;
 
 	for (int i = 0; i < 17; i++)
 		chain[i] = i == 0 ? good->eg : inter->eg;
-	ck_assert_int_eq(eg_peer_verify(p, chain, 17, now, &peer), 0);
-	ck_assert_int_eq(eg_peer_chain_reason(peer),
-			 EG_REASON_MALFORMED_CERTIFICATE);
-	eg_peer_free(peer);
+	check_chain_reason(p, chain, 17, EG_REASON_MALFORMED_CERTIFICATE);
 	eg_policy_unref(p);
 }
 END_TEST
 
 START_TEST(test_missing_intermediate_is_untrusted)
 {
-	struct tc_cert *ca2only = via_inter;
+	const struct eg_der with_inter[2] = {via_inter->eg, inter->eg};
+	/* Chains may arrive unsorted. */
+	const struct eg_der unsorted[3] = {via_inter->eg, good->eg, inter->eg};
 	struct eg_policy *p;
-	struct eg_peer *peer;
 	const char *ca = tc_write_cert(root);
 	char text[1024];
 
@@ -568,25 +585,9 @@ START_TEST(test_missing_intermediate_is_untrusted)
 		 "  default = { allow_any = true; }; };\n",
 		 ca);
 	p = load(tc_write_file("root-only.conf", text));
-	ck_assert_int_eq(eg_peer_verify(p, &ca2only->eg, 1, now, &peer), 0);
-	ck_assert_int_eq(eg_peer_chain_reason(peer),
-			 EG_REASON_UNTRUSTED_ISSUER);
-	eg_peer_free(peer);
-	{
-		struct eg_der chain[2] = {via_inter->eg, inter->eg};
-
-		ck_assert_int_eq(eg_peer_verify(p, chain, 2, now, &peer), 0);
-		ck_assert_int_eq(eg_peer_chain_reason(peer), EG_REASON_NONE);
-		eg_peer_free(peer);
-	}
-	/* Chains may arrive unsorted. */
-	{
-		struct eg_der chain[3] = {via_inter->eg, good->eg, inter->eg};
-
-		ck_assert_int_eq(eg_peer_verify(p, chain, 3, now, &peer), 0);
-		ck_assert_int_eq(eg_peer_chain_reason(peer), EG_REASON_NONE);
-		eg_peer_free(peer);
-	}
+	check_chain_reason(p, &via_inter->eg, 1, EG_REASON_UNTRUSTED_ISSUER);
+	check_chain_reason(p, with_inter, 2, EG_REASON_NONE);
+	check_chain_reason(p, unsorted, 3, EG_REASON_NONE);
 	eg_policy_unref(p);
 }
 END_TEST
@@ -595,24 +596,17 @@ START_TEST(test_stale_crl)
 {
 	struct eg_policy *p = load(stale_crl_reject);
 	struct eg_decision d;
-	struct eg_peer *peer;
 
-	ck_assert_int_eq(eg_peer_verify(p, &good->eg, 1, now, &peer), 0);
-	ck_assert_int_eq(eg_policy_decide(p, peer, NULL, &d), 0);
+	decide_chain(p, &good->eg, 1, &d);
 	ck_assert_int_eq(d.reason, EG_REASON_REVOKED);
 	ck_assert(strstr(d.detail, "CRL") != NULL);
-	eg_peer_free(peer);
 	eg_policy_unref(p);
 
 	p = load(stale_crl_grace);
-	ck_assert_int_eq(eg_peer_verify(p, &good->eg, 1, now, &peer), 0);
-	ck_assert_int_eq(eg_policy_decide(p, peer, NULL, &d), 0);
+	decide_chain(p, &good->eg, 1, &d);
 	ck_assert_int_eq(d.reason, EG_REASON_NONE);
-	eg_peer_free(peer);
 	/* grace keeps using the stale CRL: the revoked leaf stays revoked */
-	ck_assert_int_eq(eg_peer_verify(p, &revoked->eg, 1, now, &peer), 0);
-	ck_assert_int_eq(eg_peer_chain_reason(peer), EG_REASON_REVOKED);
-	eg_peer_free(peer);
+	check_chain_reason(p, &revoked->eg, 1, EG_REASON_REVOKED);
 	eg_policy_unref(p);
 }
 END_TEST
@@ -651,24 +645,6 @@ START_TEST(test_peer_of_other_policy_refused)
 }
 END_TEST
 
-static unsigned alloc_budget;
-
-static void *failing_malloc(size_t n)
-{
-	if (alloc_budget == 0)
-		return NULL;
-	alloc_budget--;
-	return malloc(n);
-}
-
-static void *failing_realloc(void *p, size_t n)
-{
-	if (alloc_budget == 0)
-		return NULL;
-	alloc_budget--;
-	return realloc(p, n);
-}
-
 START_TEST(test_out_of_memory_is_internal_error)
 {
 	struct eg_policy *p = load(policy_file);
@@ -678,8 +654,8 @@ START_TEST(test_out_of_memory_is_internal_error)
 	int ret;
 
 	ck_assert_int_eq(eg_peer_verify(p, &good->eg, 1, now, &peer), 0);
-	alloc_budget = 0;
-	eg_set_allocator(failing_malloc, failing_realloc, NULL);
+	tu_alloc_budget = 0;
+	eg_set_allocator(tu_budget_malloc, tu_budget_realloc, NULL);
 	ck_assert_int_eq(eg_policy_decide(p, peer, &req, &d), 0);
 	ck_assert(!d.admit);
 	ck_assert_int_eq(d.reason, EG_REASON_INTERNAL_ERROR);
@@ -687,7 +663,7 @@ START_TEST(test_out_of_memory_is_internal_error)
 	 * never a crash or a half-filled admit. */
 	eg_peer_free(peer);
 	for (unsigned budget = 0; budget < 200; budget++) {
-		alloc_budget = budget;
+		tu_alloc_budget = budget;
 		peer = NULL;
 		ret = eg_peer_verify(p, &good->eg, 1, now, &peer);
 		if (ret == EG_E_NOMEM) {
@@ -728,11 +704,5 @@ static Suite *decide_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(decide_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(decide_suite());
 }

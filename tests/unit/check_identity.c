@@ -19,6 +19,7 @@
 
 #include "identity_internal.h"
 #include "match.h"
+#include "test_helpers.h"
 #include "testcerts.h"
 
 /* Byte strings with their exact length, embedded NULs included. */
@@ -629,42 +630,6 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
-/* An allocator that fails its Nth call and counts live blocks, so every
- * out-of-memory exit is checked for leaks without a sanitizer. */
-static unsigned long alloc_calls, fail_at;
-static long live_blocks;
-
-static void *failing_malloc(size_t n)
-{
-	void *p;
-
-	if (++alloc_calls == fail_at)
-		return NULL;
-	p = malloc(n);
-	if (p != NULL)
-		live_blocks++;
-	return p;
-}
-
-static void *failing_realloc(void *old, size_t n)
-{
-	void *p;
-
-	if (++alloc_calls == fail_at)
-		return NULL;
-	p = realloc(old, n);
-	if (p != NULL && old == NULL)
-		live_blocks++;
-	return p;
-}
-
-static void counting_free(void *p)
-{
-	if (p != NULL)
-		live_blocks--;
-	free(p);
-}
-
 START_TEST(test_out_of_memory)
 {
 	static const struct eg_pki_san sans[] = {
@@ -687,28 +652,25 @@ START_TEST(test_out_of_memory)
 	unsigned long n;
 	int ret = EG_E_NOMEM;
 
-	eg_set_allocator(failing_malloc, failing_realloc, counting_free);
 	for (n = 1; n < 1000 && ret == EG_E_NOMEM; n++) {
-		alloc_calls = 0;
-		fail_at = n;
-		live_blocks = 0;
+		tu_fail_alloc_at(n);
 		id = (struct eg_identity *)&id;
 		ret = eg_identity_from_der(c->der.data, c->der.size, &id);
 		if (ret == EG_E_NOMEM) {
 			ck_assert_ptr_null(id);
-			ck_assert_msg(live_blocks == 0,
+			ck_assert_msg(tu_live_blocks == 0,
 				      "allocation %lu failed: %ld blocks leak",
-				      n, live_blocks);
+				      n, tu_live_blocks);
 			continue;
 		}
 		ck_assert_msg(ret == 0, "allocation %lu failed: error %s", n,
 			      eg_strerror(ret));
 		/* The first run that succeeds made fewer calls than n. */
-		ck_assert_uint_lt(alloc_calls, n);
+		ck_assert_uint_lt(tu_alloc_calls, n);
 		ck_assert_uint_eq(id->san_count, 8);
 		ck_assert_uint_eq(id->cn.n, 2);
 		eg_identity_free(id);
-		ck_assert_int_eq(live_blocks, 0);
+		ck_assert_int_eq(tu_live_blocks, 0);
 	}
 	eg_set_allocator(NULL, NULL, NULL);
 	ck_assert_int_eq(ret, 0);
@@ -744,11 +706,5 @@ static Suite *identity_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(identity_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(identity_suite());
 }

@@ -17,6 +17,7 @@
 
 #include "identity_internal.h"
 #include "match.h"
+#include "test_helpers.h"
 #include "testcerts.h"
 
 /* Byte strings with their exact length, embedded NULs included. */
@@ -852,11 +853,5 @@ static Suite *match_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(match_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(match_suite());
 }

@@ -15,6 +15,7 @@
 #include <edgeguard/error.h>
 
 #include "path.h"
+#include "test_helpers.h"
 
 /* want == NULL: the target must be refused with EG_E_BAD_REQUEST. */
 static const struct {
@@ -287,11 +288,5 @@ static Suite *path_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(path_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(path_suite());
 }

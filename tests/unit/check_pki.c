@@ -20,6 +20,7 @@
 #include <edgeguard/error.h>
 
 #include "pki.h"
+#include "test_helpers.h"
 #include "testcerts.h"
 
 #define DAY_SECONDS (24 * 60 * 60)
@@ -705,11 +706,5 @@ static Suite *pki_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(pki_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(pki_suite());
 }

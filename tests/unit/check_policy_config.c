@@ -17,6 +17,7 @@
 #include <edgeguard/edgeguard.h>
 
 #include "policy_internal.h"
+#include "test_helpers.h"
 #include "testcerts.h"
 
 #define DAY (24 * 3600)
@@ -660,41 +661,6 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
-/* An allocator that fails its Nth call and counts live blocks. */
-static unsigned long alloc_calls, fail_at;
-static long live_blocks;
-
-static void *failing_malloc(size_t n)
-{
-	void *ptr;
-
-	if (++alloc_calls == fail_at)
-		return NULL;
-	ptr = malloc(n);
-	if (ptr != NULL)
-		live_blocks++;
-	return ptr;
-}
-
-static void *failing_realloc(void *old, size_t n)
-{
-	void *ptr;
-
-	if (++alloc_calls == fail_at)
-		return NULL;
-	ptr = realloc(old, n);
-	if (ptr != NULL && old == NULL)
-		live_blocks++;
-	return ptr;
-}
-
-static void counting_free(void *ptr)
-{
-	if (ptr != NULL)
-		live_blocks--;
-	free(ptr);
-}
-
 START_TEST(test_ref_unref)
 {
 	const char *path =
@@ -704,21 +670,19 @@ START_TEST(test_ref_unref)
 	struct eg_policy *p = NULL;
 	char err[512] = "";
 
-	eg_set_allocator(failing_malloc, failing_realloc, counting_free);
-	fail_at = 0;
-	live_blocks = 0;
+	tu_fail_alloc_at(0);
 	ck_assert_msg(load(path, &p, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_int_gt(live_blocks, 0);
+	ck_assert_int_gt(tu_live_blocks, 0);
 	ck_assert_ptr_eq(eg_policy_ref(p), p);
 	ck_assert_ptr_eq(eg_policy_ref(p), p);
 	eg_policy_unref(p);
 	eg_policy_unref(p);
-	ck_assert_int_gt(live_blocks, 0);
+	ck_assert_int_gt(tu_live_blocks, 0);
 	/* The items stay readable while a reference is held. */
 	ck_assert_str_eq(eg_policy_trust_items(p, &(size_t){0})[0].subject,
 			 "CN=Policy Test CA");
 	eg_policy_unref(p);
-	ck_assert_int_eq(live_blocks, 0);
+	ck_assert_int_eq(tu_live_blocks, 0);
 	eg_policy_unref(NULL);
 	eg_set_allocator(NULL, NULL, NULL);
 }
@@ -750,26 +714,23 @@ START_TEST(test_out_of_memory)
 	unsigned long n;
 	int ret = EG_E_NOMEM;
 
-	eg_set_allocator(failing_malloc, failing_realloc, counting_free);
 	for (n = 1; n < 2000 && ret == EG_E_NOMEM; n++) {
-		alloc_calls = 0;
-		fail_at = n;
-		live_blocks = 0;
+		tu_fail_alloc_at(n);
 		p = (struct eg_policy *)&p;
 		err[0] = '\0';
 		ret = load(path, &p, err, sizeof(err));
 		if (ret == EG_E_NOMEM) {
 			ck_assert_ptr_null(p);
-			ck_assert_msg(live_blocks == 0,
+			ck_assert_msg(tu_live_blocks == 0,
 				      "allocation %lu failed: %ld blocks leak",
-				      n, live_blocks);
+				      n, tu_live_blocks);
 			continue;
 		}
 		ck_assert_msg(ret == 0, "allocation %lu failed: %d (%s)", n,
 			      ret, err);
-		ck_assert_uint_lt(alloc_calls, n);
+		ck_assert_uint_lt(tu_alloc_calls, n);
 		eg_policy_unref(p);
-		ck_assert_int_eq(live_blocks, 0);
+		ck_assert_int_eq(tu_live_blocks, 0);
 	}
 	eg_set_allocator(NULL, NULL, NULL);
 	ck_assert_int_eq(ret, 0);
@@ -808,11 +769,5 @@ static Suite *policy_config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(policy_config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run(policy_config_suite());
 }

@@ -12,6 +12,8 @@
 
 #include <edgeguard/reason.h>
 
+#include "test_helpers.h"
+
 /* DESIGN.md "Policy semantics", in enum order. */
 static const struct {
 	enum eg_reason reason;
@@ -148,11 +150,5 @@ static Suite *reason_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(reason_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return tu_run(reason_suite());
 }

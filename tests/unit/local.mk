@@ -3,9 +3,16 @@
 if HAVE_CHECK
 EG_UNIT_CFLAGS = $(AM_CFLAGS) $(EG_LIB_CFLAGS) $(CHECK_CFLAGS) \
 	-DTEST_SRCDIR='"$(abs_top_srcdir)/tests/unit"'
-EG_UNIT_LDADD = tests/unit/libtestcerts.la lib/libedgeguard-internal.la \
+EG_UNIT_LDADD = tests/unit/libtesthelpers.la tests/unit/libtestcerts.la \
+	lib/libedgeguard-internal.la \
 	daemon/libegtool.la $(CHECK_LIBS) $(GNUTLS_LIBS) $(LIBCONFIG_LIBS) \
 	$(JANSSON_LIBS)
+
+# Every suite's main().
+noinst_LTLIBRARIES += tests/unit/libtesthelpers.la
+tests_unit_libtesthelpers_la_SOURCES = tests/unit/test_helpers.c \
+	tests/unit/test_helpers.h
+tests_unit_libtesthelpers_la_CFLAGS = $(EG_UNIT_CFLAGS)
 
 noinst_LTLIBRARIES += tests/unit/libtestcerts.la
 tests_unit_libtestcerts_la_SOURCES = tests/unit/testcerts.c tests/unit/testcerts.h
