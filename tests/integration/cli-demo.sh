@@ -55,6 +55,38 @@ out=$("$EDGEGUARD" check --config "$cfg" --no-certificate) || rc=$?
 assert_eq "exit status without a certificate" 1 "$rc"
 assert_contains "no certificate" "reason:   no_certificate" "$out"
 
+# Certificates the demo CA signed that verification must still refuse: an
+# RSA key below 112-bit security and an unknown critical extension (RFC
+# 5280); the same recipe with a 2048-bit key is admitted.
+mint() { # NAME TEMPLATE_LINE CERTTOOL_KEY_ARGS...
+	_n=$1 _x=$2
+	shift 2
+	"${CERTTOOL:-certtool}" --generate-privkey "$@" \
+		--outfile "$TEST_DIR/$_n.key" >/dev/null 2>&1 || hard_error "key $_n"
+	printf 'cn = "edge.example.net"\ndns_name = "edge.example.net"\ntls_www_client\nsigning_key\nexpiration_days = 30\n%s\n' \
+		"$_x" >"$TEST_DIR/$_n.tmpl"
+	"${CERTTOOL:-certtool}" --generate-certificate \
+		--load-privkey "$TEST_DIR/$_n.key" \
+		--load-ca-certificate "$TEST_DIR/demo/ca.pem" \
+		--load-ca-privkey "$TEST_DIR/demo/ca.key" \
+		--template "$TEST_DIR/$_n.tmpl" --outfile "$TEST_DIR/$_n.pem" \
+		>/dev/null 2>&1 || hard_error "certificate $_n"
+}
+mint rsa-2048 "" --key-type rsa --bits 2048
+mint rsa-1024 "" --key-type rsa --bits 1024
+mint crit-ext 'add_critical_extension = "1.2.3.4.5.6 0x0500"' --key-type ecdsa
+for c in "rsa-2048 0 admit" "rsa-1024 1 bad_signature" \
+	"crit-ext 1 malformed_certificate"; do
+	set -- $c
+	rc=0
+	out=$("$EDGEGUARD" check --config "$cfg" --chain "$TEST_DIR/$1.pem") || rc=$?
+	assert_eq "exit status for $1" "$2" "$rc"
+	case $3 in
+	admit) assert_contains "$1" "decision: admit" "$out" ;;
+	*) assert_contains "$1" "reason:   $3" "$out" ;;
+	esac
+done
+
 # A file that is not a certificate is judged, not crashed on.
 head -c 300 /dev/urandom > "$TEST_DIR/junk.der"
 rc=0

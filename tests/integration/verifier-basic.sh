@@ -18,6 +18,9 @@ assert_contains "request line" "GET /hello?x=1 HTTP/1.1" "$body"
 assert_contains "identity header" "X-Edge-Client-Identity: dns=edge.example.net" "$body"
 assert_contains "verify header" "X-Edge-Client-Verify: SUCCESS" "$body"
 assert_contains "xfcc" 'Subject="CN=edge.example.net"' "$body"
+assert_eq "Client-Cert is the edge certificate's DER" \
+	"$(openssl x509 -in "$P/edge.pem" -outform DER | base64 -w0)" \
+	"$(sed -n 's/^Client-Cert: :\(.*\):\r*$/\1/p' "$TEST_DIR/body")"
 assert_contains "xff appended" "X-Forwarded-For: 192.0.2.7, 127.0.0.1" "$body"
 assert_contains "forwarded" "Forwarded: for=127.0.0.1;proto=https" "$body"
 case "$body" in *"dns=admin"* | *":AAAA:"* | *"Hash=00"*) fail "spoofed identity header reached the backend: $body" ;; esac
@@ -85,6 +88,7 @@ smuggle "bad chunk" 'POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r
 smuggle "no Host" 'GET /a HTTP/1.1\r\n\r\n'
 smuggle "space before colon" 'POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n'
 smuggle "TE not chunked" 'POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\nabc'
+smuggle "TE in HTTP/1.0" 'POST /a HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nGET /\r\n0\r\n\r\n'
 smuggle "HTTP/0.9" 'GET /a\r\n\r\n'
 smuggle "identity trailer" 'POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\nX-Edge-Client-Identity: dns=admin\r\n\r\n'
 smuggle "framing trailer" 'POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\nContent-Length: 5\r\n\r\n'

@@ -328,6 +328,10 @@ static const struct row {
 	 MSG("POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
 	     "identity\r\n\r\n"),
 	 "!"},
+	{"TE in HTTP/1.0", REQ,
+	 MSG("POST /a HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: "
+	     "chunked\r\n\r\n0\r\n\r\n"),
+	 "!"},
 	{"TE lookalike", REQ,
 	 MSG("POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
 	     "xchunked\r\n\r\n0\r\n\r\n"),
