@@ -78,6 +78,10 @@ ngx_int_t ngx_http_edgeguard_set_ctx(ngx_http_request_t *r,
 void ngx_http_edgeguard_audit(ngx_http_request_t *r,
     ngx_http_edgeguard_policy_t *ep, struct eg_decision *dec,
     const struct eg_identity *id);
+/* Points out at a last buffer holding ctx->body (the 403 body); NGX_OK
+ * or NGX_ERROR. */
+ngx_int_t ngx_http_edgeguard_body_chain(ngx_http_request_t *r,
+    ngx_http_edgeguard_ctx_t *ctx, ngx_chain_t *out);
 
 
 /* ngx_http_edgeguard_filter.c */

@@ -186,7 +186,6 @@ ngx_http_edgeguard_header_filter(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_edgeguard_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_buf_t                 *b;
     ngx_chain_t               *cl, out;
     ngx_http_edgeguard_ctx_t  *ctx;
 
@@ -205,19 +204,9 @@ ngx_http_edgeguard_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_next_body_filter(r, NULL);
     }
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
+    if (ngx_http_edgeguard_body_chain(r, ctx, &out) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    b->pos = ctx->body.data;
-    b->last = ctx->body.data + ctx->body.len;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
 
     ctx->body_sent = 1;
 

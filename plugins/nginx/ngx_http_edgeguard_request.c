@@ -522,12 +522,35 @@ ngx_http_edgeguard_get_ctx(ngx_http_request_t *r)
 }
 
 
+ngx_int_t
+ngx_http_edgeguard_body_chain(ngx_http_request_t *r,
+    ngx_http_edgeguard_ctx_t *ctx, ngx_chain_t *out)
+{
+    ngx_buf_t  *b;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = ctx->body.data;
+    b->last = ctx->body.data + ctx->body.len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out->buf = b;
+    out->next = NULL;
+
+    return NGX_OK;
+}
+
+
 /* Sends "403 Forbidden: <reason>\n", the same body as the verifier. */
 static ngx_int_t
 ngx_http_edgeguard_reject(ngx_http_request_t *r, ngx_http_edgeguard_ctx_t *ctx)
 {
     ngx_int_t     rc;
-    ngx_buf_t    *b;
     ngx_chain_t   out;
 
     rc = ngx_http_discard_request_body(r);
@@ -548,20 +571,10 @@ ngx_http_edgeguard_reject(ngx_http_request_t *r, ngx_http_edgeguard_ctx_t *ctx)
         return NGX_DONE;
     }
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
+    if (ngx_http_edgeguard_body_chain(r, ctx, &out) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_ERROR);
         return NGX_DONE;
     }
-
-    b->pos = ctx->body.data;
-    b->last = ctx->body.data + ctx->body.len;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
 
     ngx_http_finalize_request(r, ngx_http_output_filter(r, &out));
 
