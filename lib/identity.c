@@ -412,11 +412,25 @@ out:
 	return ret;
 }
 
+/* s = the RFC 4514 string of a DN of crt, read by `get` (subject or
+ * issuer). */
+static int dn_set(struct eg_str *s, gnutls_x509_crt_t crt,
+		  int (*get)(gnutls_x509_crt_t, gnutls_datum_t *, unsigned))
+{
+	gnutls_datum_t dn = {NULL, 0};
+	int ret;
+
+	if (get(crt, &dn, 0) < 0)
+		return EG_E_PARSE;
+	ret = str_set(s, dn.data, dn.size);
+	gnutls_free(dn.data);
+	return ret;
+}
+
 int eg_identity_from_crt(gnutls_x509_crt_t crt, const gnutls_datum_t *der,
 			 struct eg_identity **out)
 {
 	struct eg_identity *id;
-	gnutls_datum_t dn = {NULL, 0};
 	unsigned char serial[33];
 	size_t serial_len = sizeof(serial);
 	int ret;
@@ -426,19 +440,9 @@ int eg_identity_from_crt(gnutls_x509_crt_t crt, const gnutls_datum_t *der,
 	if (id == NULL)
 		return EG_E_NOMEM;
 
-	ret = EG_E_PARSE;
-	if (gnutls_x509_crt_get_dn3(crt, &dn, 0) < 0)
-		goto fail;
-	ret = str_set(&id->subject, dn.data, dn.size);
-	gnutls_free(dn.data);
-	dn.data = NULL;
-	if (ret < 0)
-		goto fail;
-	ret = EG_E_PARSE;
-	if (gnutls_x509_crt_get_issuer_dn3(crt, &dn, 0) < 0)
-		goto fail;
-	ret = str_set(&id->issuer, dn.data, dn.size);
-	gnutls_free(dn.data);
+	ret = dn_set(&id->subject, crt, gnutls_x509_crt_get_dn3);
+	if (ret == 0)
+		ret = dn_set(&id->issuer, crt, gnutls_x509_crt_get_issuer_dn3);
 	if (ret < 0)
 		goto fail;
 
