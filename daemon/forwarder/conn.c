@@ -84,10 +84,7 @@ void egf_conn_accept(struct egf_worker *w, enum egf_kind kind, bool tls, int fd,
 			c->ip[strlen(c->ip) - 1] = '\0';
 		}
 	}
-	c->next = w->conns;
-	if (w->conns != NULL)
-		w->conns->prev = c;
-	w->conns = c;
+	LIST_INSERT_HEAD(&w->conns, c, link);
 	w->n_conns++;
 	egf_gauge(&egf_metrics.active_connections, 1);
 	egf_count(&egf_metrics.connections_total);
@@ -101,12 +98,7 @@ void egf_conn_close(struct egf_conn *c)
 	if (c->up != NULL)
 		egf_upstream_release(c->up, false);
 	egd_exch_free(&c->x);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		w->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, link);
 	w->n_conns--;
 	egf_gauge(&egf_metrics.active_connections, -1);
 	egf_config_unref(c->rcfg);

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/queue.h>
 #include <stdio.h>
 
 #include <ev.h>
@@ -76,7 +77,7 @@ struct egf_conn {
 	enum egf_kind kind;
 	bool stale_retried; /* resent once after a pooled one was closed */
 	unsigned attempts;  /* connections tried for this request */
-	struct egf_conn *prev, *next;
+	LIST_ENTRY(egf_conn) link; /* in the worker's conns */
 	struct egf_config *cfg;	   /* held: limits at accept */
 	struct egf_config *rcfg;   /* held: routes the current request */
 	struct egf_origin *origin; /* borrowed from rcfg */
@@ -96,8 +97,8 @@ struct egf_worker {
 	ev_timer sweep_timer;	/* closes pooled connections idle too long */
 	struct egf_config *cfg; /* held: newest config seen */
 	unsigned cfg_gen;
-	struct egf_pool *pools; /* owned, one per origin of cfg */
-	struct egf_conn *conns; /* list of live connections */
+	struct egf_pool *pools;	     /* owned, one per origin of cfg */
+	LIST_HEAD(, egf_conn) conns; /* live connections */
 };
 
 /* worker.c: egd_worker_init() with the forwarder's callbacks. */

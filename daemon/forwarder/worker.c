@@ -58,8 +58,8 @@ static unsigned drain(struct egd_worker *core)
 	struct egf_conn *c, *next;
 
 	egf_pool_flush(w);
-	for (c = w->conns; c != NULL; c = next) {
-		next = c->next;
+	for (c = LIST_FIRST(&w->conns); c != NULL; c = next) {
+		next = LIST_NEXT(c, link);
 		/* Idle keep-alive connections go now; the others after the
 		 * response in progress. */
 		if (c->rq == RQ_HEAD && c->rs == RS_NONE && c->head_start == 0)
@@ -74,8 +74,8 @@ static void close_all(struct egd_worker *core)
 {
 	struct egf_worker *w = egf_worker_of(core);
 
-	while (w->conns != NULL)
-		egf_conn_close(w->conns);
+	while (!LIST_EMPTY(&w->conns))
+		egf_conn_close(LIST_FIRST(&w->conns));
 	egf_pool_flush(w);
 }
 

@@ -267,10 +267,7 @@ void vf_conn_accept(struct vf_worker *w, enum vf_kind kind, int fd,
 			  tls, cfg->limits.max_header_bytes,
 			  cfg->limits.max_headers) == -1)
 		goto fail;
-	c->next = w->conns;
-	if (w->conns != NULL)
-		w->conns->prev = c;
-	w->conns = c;
+	LIST_INSERT_HEAD(&w->conns, c, link);
 	w->n_conns++;
 	atomic_fetch_add_explicit(&vf_metrics.active_connections, 1,
 				  memory_order_relaxed);
@@ -294,12 +291,7 @@ void vf_conn_close(struct vf_conn *c)
 	if (c->be != NULL)
 		vf_backend_release(c->be, false);
 	egd_exch_free(&c->x);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		w->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, link);
 	w->n_conns--;
 	atomic_fetch_sub_explicit(&vf_metrics.active_connections, 1,
 				  memory_order_relaxed);

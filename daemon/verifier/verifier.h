@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/queue.h>
 
 #include <ev.h>
 #include <gnutls/gnutls.h>
@@ -55,12 +56,12 @@ struct vf_backend {
 struct vf_conn {
 	EGD_EXCH_EMBED(struct vf_worker);
 	enum vf_kind kind;
-	bool audited_handshake; /* handshake-reject mode recorded already */
-	struct vf_conn *prev, *next;
-	struct vf_config *cfg;	/* held: credentials and limits at accept */
-	struct vf_config *pcfg; /* held: policy `peer` was verified with */
-	struct eg_peer *peer;	/* owned; NULL until verified */
-	struct vf_backend *be;	/* owned while attached */
+	bool audited_handshake;	  /* handshake-reject mode recorded already */
+	LIST_ENTRY(vf_conn) link; /* in the worker's conns */
+	struct vf_config *cfg;	  /* held: credentials and limits at accept */
+	struct vf_config *pcfg;	  /* held: policy `peer` was verified with */
+	struct eg_peer *peer;	  /* owned; NULL until verified */
+	struct vf_backend *be;	  /* owned while attached */
 };
 
 /* A core worker (core/worker.h: loop, listeners, draining, n_conns)
@@ -69,8 +70,8 @@ struct vf_worker {
 	EGD_WORKER_EMBED;
 	struct vf_config *cfg; /* held: newest config seen */
 	unsigned cfg_gen;
-	struct vf_conn *conns;	 /* list of live connections */
-	struct vf_backend *idle; /* pool of idle backend connections */
+	LIST_HEAD(, vf_conn) conns; /* live connections */
+	struct vf_backend *idle;    /* pool of idle backend connections */
 	unsigned n_idle;
 };
 

@@ -48,8 +48,8 @@ static unsigned drain(struct egd_worker *core)
 	struct vf_conn *c, *next;
 
 	vf_pool_flush(w);
-	for (c = w->conns; c != NULL; c = next) {
-		next = c->next;
+	for (c = LIST_FIRST(&w->conns); c != NULL; c = next) {
+		next = LIST_NEXT(c, link);
 		/* Idle keep-alive connections go now; the others after the
 		 * response in progress. */
 		if (c->rq == RQ_HEAD && c->rs == RS_NONE &&
@@ -65,8 +65,8 @@ static void close_all(struct egd_worker *core)
 {
 	struct vf_worker *w = vf_worker_of(core);
 
-	while (w->conns != NULL)
-		vf_conn_close(w->conns);
+	while (!LIST_EMPTY(&w->conns))
+		vf_conn_close(LIST_FIRST(&w->conns));
 	vf_pool_flush(w);
 }
 
