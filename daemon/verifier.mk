@@ -13,6 +13,8 @@ daemon_edgeguard_verifier_SOURCES = \
 	daemon/verifier/decide.c \
 	daemon/verifier/idhdr.c \
 	daemon/verifier/authz.c \
+	daemon/verifier/authz_cert.c \
+	daemon/verifier/authz_cert.h \
 	daemon/verifier/admin.c \
 	daemon/verifier/metrics.c daemon/verifier/metrics.h
 daemon_edgeguard_verifier_CFLAGS = $(EG_DAEMON_CFLAGS)

@@ -9,6 +9,7 @@
 #include <gnutls/x509.h>
 
 #include "core/log.h"
+#include "verifier/authz_cert.h"
 #include "verifier/metrics.h"
 #include "verifier/verifier.h"
 
@@ -20,180 +21,32 @@
  * own connections.
  */
 
-#define CHAIN_MAX 16
-
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* URL-unescapes len bytes of src into a new NUL-terminated string (caller
- * frees). Malformed escapes are kept literally; GnuTLS rejects the PEM. */
-static char *unescape(const char *src, size_t len, size_t *outlen)
-{
-	char *out = malloc(len + 1);
-	size_t o = 0;
-
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		int hi, lo;
-
-		if (src[i] == '%' && i + 2 < len &&
-		    (hi = hexval(src[i + 1])) >= 0 &&
-		    (lo = hexval(src[i + 2])) >= 0) {
-			out[o++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			out[o++] = src[i];
-		}
-	}
-	out[o] = '\0';
-	*outlen = o;
-	return out;
-}
-
-struct chain {
-	gnutls_x509_crt_t *crts; /* owned, from gnutls_x509_crt_list_import2 */
-	unsigned n;
-	gnutls_datum_t der[CHAIN_MAX]; /* owned (gnutls_free) */
-	struct eg_der v[CHAIN_MAX];
-	size_t nv;
-};
-
-static void chain_free(struct chain *ch)
-{
-	for (unsigned i = 0; i < ch->n; i++)
-		gnutls_x509_crt_deinit(ch->crts[i]);
-	gnutls_free(ch->crts);
-	for (size_t i = 0; i < ch->nv; i++)
-		gnutls_free(ch->der[i].data);
-}
-
-static int chain_add_der(struct chain *ch, gnutls_datum_t *der)
-{
-	if (ch->nv == CHAIN_MAX) {
-		gnutls_free(der->data);
-		return 0;
-	}
-	ch->der[ch->nv] = *der;
-	ch->v[ch->nv].data = der->data;
-	ch->v[ch->nv].len = der->size;
-	ch->nv++;
-	return 0;
-}
-
-/* PEM (one or more certificates) to DER through GnuTLS. */
-static int import_pem(struct chain *ch, const char *pem, size_t len)
-{
-	gnutls_datum_t in = {(unsigned char *)pem, (unsigned)len};
-	int ret;
-
-	ret = gnutls_x509_crt_list_import2(&ch->crts, &ch->n, &in,
-					   GNUTLS_X509_FMT_PEM, 0);
-	if (ret < 0)
-		return ret;
-	for (unsigned i = 0; i < ch->n; i++) {
-		gnutls_datum_t der = {NULL, 0};
-
-		ret = gnutls_x509_crt_export2(ch->crts[i], GNUTLS_X509_FMT_DER,
-					      &der);
-		if (ret < 0)
-			return ret;
-		chain_add_der(ch, &der);
-	}
-	return 0;
-}
-
-/* Traefik: comma-separated base64 DER certificates, or PEM. */
-static int import_b64_list(struct chain *ch, const char *s, size_t len)
-{
-	size_t i = 0;
-	int ret;
-
-	if (memmem(s, len, "-----BEGIN", 10) != NULL)
-		return import_pem(ch, s, len);
-	while (i < len) {
-		size_t start = i;
-		gnutls_datum_t b64, der = {NULL, 0};
-
-		while (i < len && s[i] != ',')
-			i++;
-		b64.data = (unsigned char *)s + start;
-		b64.size = (unsigned)(i - start);
-		i++;
-		if (b64.size == 0)
-			continue;
-		ret = gnutls_base64_decode2(&b64, &der);
-		if (ret < 0)
-			return ret;
-		chain_add_der(ch, &der);
-	}
-	return 0;
-}
-
-/* The Cert="..." field of the first XFCC element (Envoy). */
-static const char *xfcc_cert(const char *v, size_t len, size_t *outlen)
-{
-	for (size_t i = 0; i + 6 <= len; i++) {
-		if (v[i] == ',')
-			return NULL; /* only the nearest hop's element */
-		if ((i == 0 || v[i - 1] == ';') &&
-		    strncasecmp(v + i, "Cert=\"", 6) == 0) {
-			const char *start = v + i + 6;
-			const char *end =
-				memchr(start, '"', len - (size_t)(start - v));
-
-			if (end == NULL)
-				return NULL;
-			*outlen = (size_t)(end - start);
-			return start;
-		}
-	}
-	return NULL;
-}
-
 /* Finds the certificate in the request. Returns 0 (ch->nv may be 0: no
  * certificate) or a negative GnuTLS error for an undecodable one. */
-static int find_cert(struct vf_conn *c, const char *hname, struct chain *ch)
+static int find_cert(struct vf_conn *c, const char *hname,
+		     struct vf_authz_chain *ch)
 {
+	static const struct {
+		const char *name; /* NULL: the configured one */
+		enum vf_authz_form form;
+	} sources[] = {
+		{NULL, VF_AUTHZ_PEM},
+		{"X-Forwarded-Client-Cert", VF_AUTHZ_XFCC},
+		{"X-Forwarded-Tls-Client-Cert", VF_AUTHZ_TRAEFIK},
+	};
 	const struct egd_http *h = &c->req;
-	const char *raw = NULL;
-	size_t rawlen = 0, len = 0;
-	bool traefik = false;
-	char *text;
-	int i, ret;
 
-	if ((i = egd_http_find(h, hname, 0)) != -1) {
-		raw = egd_http_str(h, h->hdr[i].value);
-		rawlen = h->hdr[i].value_len;
-	} else if ((i = egd_http_find(h, "X-Forwarded-Client-Cert", 0)) != -1) {
-		raw = xfcc_cert(egd_http_str(h, h->hdr[i].value),
-				h->hdr[i].value_len, &rawlen);
-	} else if ((i = egd_http_find(h, "X-Forwarded-Tls-Client-Cert", 0)) !=
-		   -1) {
-		raw = egd_http_str(h, h->hdr[i].value);
-		rawlen = h->hdr[i].value_len;
-		traefik = true;
+	for (size_t s = 0; s < sizeof(sources) / sizeof(sources[0]); s++) {
+		int i = egd_http_find(
+			h, sources[s].name ? sources[s].name : hname, 0);
+
+		if (i != -1)
+			return vf_authz_chain_parse(
+				ch, sources[s].form,
+				egd_http_str(h, h->hdr[i].value),
+				h->hdr[i].value_len);
 	}
-	while (raw != NULL && rawlen > 0 &&
-	       (raw[rawlen - 1] == ' ' || raw[rawlen - 1] == '\t'))
-		rawlen--;
-	if (raw == NULL || rawlen == 0)
-		return 0;
-	text = unescape(raw, rawlen, &len);
-	if (text == NULL)
-		return GNUTLS_E_MEMORY_ERROR;
-	ret = traefik ? import_b64_list(ch, text, len)
-		      : import_pem(ch, text, len);
-	free(text);
-	return ret;
+	return 0;
 }
 
 /* A copy of header `name` as a C string (NUL refused), or NULL. */
@@ -217,7 +70,7 @@ static const char *header_cstr(const struct egd_http *h, const char *name,
 void vf_authz_request(struct vf_conn *c)
 {
 	struct vf_config *cfg = vf_worker_config(c->w);
-	struct chain ch;
+	struct vf_authz_chain ch;
 	struct eg_peer *peer = NULL;
 	struct eg_decision d;
 	struct eg_request req;
@@ -290,5 +143,5 @@ void vf_authz_request(struct vf_conn *c)
 out:
 	egd_buf_free(&hdrs);
 	eg_peer_free(peer);
-	chain_free(&ch);
+	vf_authz_chain_free(&ch);
 }

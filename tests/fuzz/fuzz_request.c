@@ -10,26 +10,22 @@
 
 #include <edgeguard/edgeguard.h>
 
+#include "fuzz_common.h"
 #include "path.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* No CA files can be assumed here: a policy with only rules is loaded from
+ * text with a CA bundle the fuzzer build ships. */
 static struct eg_policy *policy(void)
 {
 	static struct eg_policy *p;
-	char err[256];
 
-	/* No CA files can be assumed here: a policy with only rules is
-	 * loaded from text with a CA bundle the fuzzer build ships. */
-	if (p == NULL &&
-	    eg_policy_load_string(
-		    "policy = { trust = { ca_files = [ \"" FUZZ_CA "\" ]; };\n"
+	return fuzz_policy(
+		&p, "policy = { trust = { ca_files = [ \"" FUZZ_CA "\" ]; };\n"
 		    " default = { allow_any = true; };\n"
 		    " rules = ( { name = \"a\"; hosts = [ \"*.example.com\" ];"
-		    " paths = [ \"/admin\" ]; allow_any = true; } ); };",
-		    "fuzz", NULL, &p, err, sizeof(err)) != 0)
-		abort();
-	return p;
+		    " paths = [ \"/admin\" ]; allow_any = true; } ); };");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -2,11 +2,11 @@
 # `make fuzz-smoke` seeds a corpus per target (certificates made by
 # certtool, the example configs, hostile requests) and runs each target for
 # EG_FUZZ_SECONDS; CI does this on every run.
-EXTRA_DIST += tests/fuzz/seed.sh
+EXTRA_DIST += tests/fuzz/seed.sh tests/fuzz/fuzz_common.h
 
 if ENABLE_FUZZING
 EG_FUZZ_TARGETS = tests/fuzz/fuzz_policy tests/fuzz/fuzz_identity \
-	tests/fuzz/fuzz_request tests/fuzz/fuzz_http1
+	tests/fuzz/fuzz_request tests/fuzz/fuzz_http1 tests/fuzz/fuzz_authz
 noinst_PROGRAMS += $(EG_FUZZ_TARGETS)
 EG_FUZZ_CFLAGS = $(AM_CFLAGS) $(EG_LIB_CFLAGS) -fsanitize=fuzzer \
 	-DFUZZ_CA='"$(abs_builddir)/fuzz-corpus/ca.pem"'
@@ -24,6 +24,11 @@ tests_fuzz_fuzz_request_LDADD = $(EG_FUZZ_LDADD)
 tests_fuzz_fuzz_http1_CFLAGS = $(EG_FUZZ_CFLAGS) $(LLHTTP_CFLAGS)
 tests_fuzz_fuzz_http1_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_http1_LDADD = daemon/core/libegcore.la $(EG_FUZZ_LDADD)
+tests_fuzz_fuzz_authz_SOURCES = tests/fuzz/fuzz_authz.c \
+	daemon/verifier/authz_cert.c
+tests_fuzz_fuzz_authz_CFLAGS = $(EG_FUZZ_CFLAGS)
+tests_fuzz_fuzz_authz_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_authz_LDADD = $(EG_FUZZ_LDADD)
 
 EG_FUZZ_SECONDS = 20
 fuzz-smoke: $(EG_FUZZ_TARGETS)

@@ -3,7 +3,8 @@
 set -eu
 top=$1
 out=$2
-mkdir -p "$out/fuzz_policy" "$out/fuzz_identity" "$out/fuzz_request"
+mkdir -p "$out/fuzz_policy" "$out/fuzz_identity" "$out/fuzz_request" \
+	"$out/fuzz_authz"
 cp "$top"/conf/*.conf "$out/fuzz_policy/"
 tmpl=$(mktemp)
 trap 'rm -f "$tmpl" "$out/ca.key" "$out/leaf.key"' EXIT
@@ -30,3 +31,12 @@ printf '\010\003GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: w
 printf '\004\005POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\nX-A: a\r\n b\r\n\r\n0\r\n\r\n' >"$out/fuzz_http1/desync"
 printf '\001\002HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;x=y\r\nhi\r\n0\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\nHTTP/1.1 200 OK\r\n\r\nuntil close' >"$out/fuzz_http1/responses"
 printf '\007\011HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nHTTP/1.0 204 No Content\r\n\r\n' >"$out/fuzz_http1/head"
+# fuzz_authz: byte 0 = form (0 PEM, 1 XFCC, 2 Traefik), then the header
+# value as a proxy would send it.
+pem=$("$CERTTOOL" --certificate-info --infile "$out/fuzz_identity/leaf.der" \
+	--inder 2>/dev/null | sed -n '/BEGIN/,/END/p')
+esc=$(printf '%s\n' "$pem" | python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.stdin.read(), safe=""), end="")')
+b64=$(base64 -w0 "$out/fuzz_identity/leaf.der")
+printf '\000%s' "$esc" >"$out/fuzz_authz/pem"
+printf '\001By=spiffe://o;Hash=00;Cert="%s";Subject="CN=x",By=next' "$esc" >"$out/fuzz_authz/xfcc"
+printf '\002%s,%s' "$b64" "$b64" >"$out/fuzz_authz/traefik"
