@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <gnutls/x509.h>
+
 #include "verifier/authz_cert.h"
 
 static int hexval(char ch)
@@ -46,46 +48,45 @@ static char *unescape(const char *src, size_t len, size_t *outlen)
 
 void vf_authz_chain_free(struct vf_authz_chain *ch)
 {
-	for (unsigned i = 0; i < ch->n; i++)
-		gnutls_x509_crt_deinit(ch->crts[i]);
-	gnutls_free(ch->crts);
 	for (size_t i = 0; i < ch->nv; i++)
 		gnutls_free(ch->der[i].data);
 }
 
-static int chain_add_der(struct vf_authz_chain *ch, gnutls_datum_t *der)
+/* Takes der; beyond VF_AUTHZ_CHAIN_MAX it is dropped. */
+static void chain_add_der(struct vf_authz_chain *ch, gnutls_datum_t *der)
 {
 	if (ch->nv == VF_AUTHZ_CHAIN_MAX) {
 		gnutls_free(der->data);
-		return 0;
+		return;
 	}
 	ch->der[ch->nv] = *der;
 	ch->v[ch->nv].data = der->data;
 	ch->v[ch->nv].len = der->size;
 	ch->nv++;
-	return 0;
 }
 
-/* PEM (one or more certificates) to DER through GnuTLS. */
+/* PEM (one or more certificates) to DER through GnuTLS; the parsed
+ * certificates are only the way there: the policy verifies the DER. */
 static int import_pem(struct vf_authz_chain *ch, const char *pem, size_t len)
 {
 	gnutls_datum_t in = {(unsigned char *)pem, (unsigned)len};
+	gnutls_x509_crt_t *crts = NULL;
+	unsigned n = 0;
 	int ret;
 
-	ret = gnutls_x509_crt_list_import2(&ch->crts, &ch->n, &in,
-					   GNUTLS_X509_FMT_PEM, 0);
-	if (ret < 0)
-		return ret;
-	for (unsigned i = 0; i < ch->n; i++) {
+	ret = gnutls_x509_crt_list_import2(&crts, &n, &in, GNUTLS_X509_FMT_PEM,
+					   0);
+	for (unsigned i = 0; i < n; i++) {
 		gnutls_datum_t der = {NULL, 0};
 
-		ret = gnutls_x509_crt_export2(ch->crts[i], GNUTLS_X509_FMT_DER,
-					      &der);
-		if (ret < 0)
-			return ret;
-		chain_add_der(ch, &der);
+		if (ret >= 0 &&
+		    (ret = gnutls_x509_crt_export2(crts[i], GNUTLS_X509_FMT_DER,
+						   &der)) >= 0)
+			chain_add_der(ch, &der);
+		gnutls_x509_crt_deinit(crts[i]);
 	}
-	return 0;
+	gnutls_free(crts);
+	return ret < 0 ? ret : 0;
 }
 
 /* Traefik: comma-separated base64 DER certificates, or PEM. */

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include <gnutls/x509.h>
+#include <gnutls/gnutls.h>
 
 #include <edgeguard/edgeguard.h>
 
@@ -26,8 +26,6 @@ enum vf_authz_form {
 /* Zeroed before use; v[0..nv) views der[], leaf first. Certificates beyond
  * VF_AUTHZ_CHAIN_MAX are dropped. */
 struct vf_authz_chain {
-	gnutls_x509_crt_t *crts; /* owned, from gnutls_x509_crt_list_import2 */
-	unsigned n;
 	gnutls_datum_t der[VF_AUTHZ_CHAIN_MAX]; /* owned (gnutls_free) */
 	struct eg_der v[VF_AUTHZ_CHAIN_MAX];
 	size_t nv;
