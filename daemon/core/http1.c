@@ -152,17 +152,14 @@ static int on_headers_complete(llhttp_t *p)
 	 * else (0.9 simple requests, "HTTP/2.0") is not ours to guess. */
 	if (llhttp_get_http_major(p) != 1 || llhttp_get_http_minor(p) > 1)
 		return -1;
-	/* A request whose last transfer coding is not chunked has no
-	 * determinable length (RFC 9112 6.3); llhttp says so only after this
-	 * callback, and a head reported complete must have a sound framing. */
+	/* A request with a transfer coding must end in chunked, or it has no
+	 * determinable length (RFC 9112 6.3; llhttp says so only after this
+	 * callback, and a head reported complete must have a sound framing),
+	 * and must be HTTP/1.1: 1.0 has no transfer codings (RFC 9112 6.1),
+	 * and a 1.0 hop behind us could take the chunked body for the next
+	 * request. */
 	if (p->type == HTTP_REQUEST && (p->flags & F_TRANSFER_ENCODING) != 0 &&
-	    (p->flags & F_CHUNKED) == 0)
-		return -1;
-	/* HTTP/1.0 has no transfer codings: a 1.0 request naming one has
-	 * faulty framing (RFC 9112 6.1), and a 1.0 hop behind us could take
-	 * its chunked body for the next request. */
-	if (p->type == HTTP_REQUEST && (p->flags & F_TRANSFER_ENCODING) != 0 &&
-	    llhttp_get_http_minor(p) == 0)
+	    ((p->flags & F_CHUNKED) == 0 || llhttp_get_http_minor(p) == 0))
 		return -1;
 	/* Optional whitespace around a value is not part of it (RFC 9110
 	 * 5.5); llhttp drops the leading part only. */
